@@ -105,12 +105,30 @@ pub enum Event<'a> {
         /// Timings so far.
         stats: Stats,
     },
+    /// A source registered with [`crate::Client::register`] is ready.
+    Ready {
+        /// The key it was registered with.
+        key: usize,
+    },
 }
 
 impl Event<'_> {
-    /// The request this event is about.
+    /// The request this event is about (`None` for [`Event::Ready`]).
+    pub fn request_id(&self) -> Option<RequestId> {
+        match self {
+            Event::Ready { .. } => None,
+            Event::Head { id, .. }
+            | Event::Body { id, .. }
+            | Event::Redirect { id, .. }
+            | Event::Done { id, .. }
+            | Event::Failed { id, .. } => Some(*id),
+        }
+    }
+
+    /// The request this event is about; 0 for [`Event::Ready`].
     pub fn id(&self) -> RequestId {
         match self {
+            Event::Ready { .. } => RequestId(0),
             Event::Head { id, .. }
             | Event::Body { id, .. }
             | Event::Redirect { id, .. }

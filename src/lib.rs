@@ -3,6 +3,7 @@
 //! (Crate documentation with the layer diagram and the run-loop contract is written
 //! with the reactor; see `DESIGN.md`.)
 
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -10,10 +11,12 @@ pub mod headers;
 pub mod request;
 
 pub(crate) mod proto;
+pub(crate) mod reactor;
 
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use client::{Client, Control};
 pub use config::{Config, DnsConfig, TlsConfig};
 pub use error::{DnsFailure, Error, ErrorKind, Phase, TlsFailure};
 pub use event::{Event, Response, Stats, Version};

@@ -1,0 +1,442 @@
+//! Moving bytes: draining a readable socket (plain or through rustls) into the shared
+//! receive buffer and feeding the exchange, writing the request, and the download
+//! rate bucket that gates reads.
+
+use super::conn::ConnState;
+use super::deadlines::Target;
+use super::key::Gen;
+use super::{Handler, Reactor};
+use crate::error::{Error, ErrorKind, TlsFailure};
+use crate::proto::h1::exchange::Step;
+use std::io::{ErrorKind as IoKind, Read, Write};
+use std::time::{Duration, Instant};
+
+/// Token bucket for `Config::max_download_rate`: reads take tokens; an empty bucket
+/// stops reading (the kernel's window then slows the peer) until a timer refills it.
+pub(crate) struct RateBucket {
+    rate: u64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateBucket {
+    pub(crate) fn new(rate: u64, now: Instant) -> RateBucket {
+        RateBucket { rate: rate.max(1), tokens: 0.0, last: now }
+    }
+
+    /// A tenth of a second's worth: small enough to keep the rate smooth.
+    fn burst(&self) -> f64 {
+        (self.rate as f64 / 10.0).max(1024.0)
+    }
+
+    pub(crate) fn available(&mut self, now: Instant) -> usize {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + dt * self.rate as f64).min(self.burst());
+        self.tokens.max(0.0) as usize
+    }
+
+    pub(crate) fn take(&mut self, n: usize) {
+        self.tokens -= n as f64;
+    }
+
+    /// When the bucket will hold a useful amount again.
+    pub(crate) fn refill_at(&self, now: Instant) -> Instant {
+        let want = (self.burst() / 4.0 - self.tokens).max(1.0);
+        now + Duration::from_secs_f64(want / self.rate as f64)
+    }
+}
+
+/// What processing received bytes left behind.
+pub(super) enum Fed {
+    /// This many bytes were consumed; the connection is still there.
+    Consumed(usize),
+    /// The connection was closed or handed on; the rest is irrelevant.
+    Gone,
+}
+
+impl Reactor {
+    /// Readable readiness (or a retry of undrained readiness).
+    pub(super) fn on_readable(&mut self, ci: usize, gen: Gen, now: Instant, h: &mut Handler<'_>) {
+        let Some(c) = self.conns.get_mut(ci) else { return };
+        c.read_ready = true;
+        match c.state {
+            ConnState::Busy(_) => self.read_busy(ci, gen, now, h),
+            ConnState::Idle => {
+                // A pooled connection that becomes readable is closing or misbehaving.
+                if !self.idle_conn_still_quiet(ci) {
+                    self.close_conn(ci, now);
+                }
+            }
+            ConnState::Handshaking => self.drive_handshake(ci, now, h),
+            _ => {}
+        }
+    }
+
+    fn idle_conn_still_quiet(&mut self, ci: usize) -> bool {
+        let c = &mut self.conns[ci];
+        let Some(sock) = c.sock.as_mut() else { return false };
+        if let Some(tls) = c.tls.as_mut() {
+            loop {
+                match tls.read_tls(sock) {
+                    Ok(0) => return false,
+                    Ok(_) => {
+                        if tls.process().is_err() || tls.received_close_notify() {
+                            return false;
+                        }
+                    }
+                    Err(e) if e.kind() == IoKind::WouldBlock => break,
+                    Err(_) => return false,
+                }
+            }
+            let mut probe = [0u8; 1];
+            return matches!(tls.read_plaintext(&mut probe), Err(e) if e.kind() == IoKind::WouldBlock);
+        }
+        let mut probe = [0u8; 1];
+        matches!(sock.peek(&mut probe), Err(e) if e.kind() == IoKind::WouldBlock)
+    }
+
+    fn still_busy(&self, ci: usize, gen: Gen) -> Option<usize> {
+        let c = self.conns.get(ci)?;
+        if c.gen != gen {
+            return None;
+        }
+        match &c.state {
+            ConnState::Busy(b) => Some(b.req),
+            _ => None,
+        }
+    }
+
+    /// Drain a busy connection: leftover bytes first, then the socket, until
+    /// `WouldBlock`, the per-turn quota, the rate bucket or a pause stops us.
+    fn read_busy(&mut self, ci: usize, gen: Gen, now: Instant, h: &mut Handler<'_>) {
+        let mut budget = self.config.read_quota.max(4096);
+        if let Some(rate) = self.rate.as_mut() {
+            budget = budget.min(rate.available(now));
+            if budget == 0 {
+                let at = rate.refill_at(now);
+                if self.throttled.is_empty() {
+                    self.deadlines.arm(at, Target::RateRefill);
+                }
+                self.throttled.push((ci, gen));
+                return;
+            }
+        }
+        let mut used_total = 0;
+        loop {
+            let Some(ri) = self.still_busy(ci, gen) else { return };
+            if self.reqs[ri].paused {
+                return; // readiness stays remembered; resume lists the connection again
+            }
+            if used_total >= budget {
+                self.conns[ci].io_listed = false;
+                self.list_pending(ci, gen);
+                break;
+            }
+            let room = budget - used_total;
+            let got = if self.conns[ci].tls.is_some() { self.read_tls_once(ci, room) } else { self.read_plain_once(ci, room) };
+            match got {
+                ReadOutcome::Data { fresh, n } => {
+                    used_total += n;
+                    self.conns[ci].last_progress = now;
+                    if self.feed(ci, gen, fresh, n, now, h).is_none() {
+                        break;
+                    }
+                }
+                ReadOutcome::Again => continue,
+                ReadOutcome::WouldBlock => {
+                    self.conns[ci].read_ready = false;
+                    break;
+                }
+                ReadOutcome::Eof { clean } => {
+                    self.on_eof(ci, clean, now, h);
+                    break;
+                }
+                ReadOutcome::Failed(e) => {
+                    self.exchange_failed(ci, e, true, now, h);
+                    break;
+                }
+            }
+        }
+        if let Some(rate) = self.rate.as_mut() {
+            rate.take(used_total);
+        }
+    }
+
+    /// Process `n` new bytes: in the shared scratch buffer (`fresh`), or appended to
+    /// the connection's leftover. Returns `None` when the connection went away.
+    fn feed(&mut self, ci: usize, gen: Gen, fresh: bool, n: usize, now: Instant, h: &mut Handler<'_>) -> Option<()> {
+        if fresh {
+            let scratch = std::mem::take(&mut self.scratch);
+            let fed = self.process_input(ci, gen, &scratch[..n], now, h);
+            if let Fed::Consumed(used) = fed {
+                if used < n {
+                    self.conns[ci].leftover.extend_from_slice(&scratch[used..n]);
+                }
+            }
+            self.scratch = scratch;
+            matches!(fed, Fed::Consumed(_)).then_some(())
+        } else {
+            let buf = std::mem::take(&mut self.conns[ci].leftover);
+            match self.process_input(ci, gen, &buf, now, h) {
+                Fed::Consumed(used) => {
+                    let mut buf = buf;
+                    buf.drain(..used);
+                    let c = &mut self.conns[ci];
+                    c.leftover = buf;
+                    if c.leftover.is_empty() {
+                        // Give the memory back: an idle connection holds no buffer.
+                        c.leftover = Vec::new();
+                    }
+                    Some(())
+                }
+                Fed::Gone => None,
+            }
+        }
+    }
+
+    fn read_plain_once(&mut self, ci: usize, room: usize) -> ReadOutcome {
+        let c = &mut self.conns[ci];
+        let Some(sock) = c.sock.as_mut() else { return ReadOutcome::Eof { clean: false } };
+        if !c.leftover.is_empty() {
+            // A partial unit is waiting: read behind it so the parser sees it whole.
+            let old = c.leftover.len();
+            let want = room.min(64 * 1024);
+            c.leftover.resize(old + want, 0);
+            let r = sock.read(&mut c.leftover[old..]);
+            let got = *r.as_ref().unwrap_or(&0);
+            c.leftover.truncate(old + got);
+            return match r {
+                Ok(0) => ReadOutcome::Eof { clean: true },
+                Ok(n) => ReadOutcome::Data { fresh: false, n },
+                Err(e) => io_outcome(e),
+            };
+        }
+        let max = room.min(self.scratch.len());
+        match sock.read(&mut self.scratch[..max]) {
+            Ok(0) => ReadOutcome::Eof { clean: true },
+            Ok(n) => ReadOutcome::Data { fresh: true, n },
+            Err(e) => io_outcome(e),
+        }
+    }
+
+    fn read_tls_once(&mut self, ci: usize, room: usize) -> ReadOutcome {
+        let c = &mut self.conns[ci];
+        let (Some(sock), Some(tls)) = (c.sock.as_mut(), c.tls.as_mut()) else {
+            return ReadOutcome::Eof { clean: false };
+        };
+        // Plaintext rustls already holds comes first.
+        let fresh = c.leftover.is_empty();
+        let r = if fresh {
+            let max = room.min(self.scratch.len());
+            tls.read_plaintext(&mut self.scratch[..max])
+        } else {
+            let old = c.leftover.len();
+            c.leftover.resize(old + room.min(64 * 1024), 0);
+            let r = tls.read_plaintext(&mut c.leftover[old..]);
+            c.leftover.truncate(old + *r.as_ref().unwrap_or(&0));
+            r
+        };
+        match r {
+            Ok(0) => return ReadOutcome::Eof { clean: true },
+            Ok(n) => return ReadOutcome::Data { fresh, n },
+            Err(e) if e.kind() == IoKind::WouldBlock => {}
+            Err(e) if e.kind() == IoKind::UnexpectedEof => return ReadOutcome::Eof { clean: false },
+            Err(e) => return ReadOutcome::Failed(Error::from_io(ErrorKind::Tls(TlsFailure::Protocol), "reading TLS", &e)),
+        }
+        match tls.read_tls(sock) {
+            Ok(0) => {
+                if tls.received_close_notify() {
+                    ReadOutcome::Eof { clean: true }
+                } else if c.transport_eof {
+                    ReadOutcome::Eof { clean: false }
+                } else {
+                    c.transport_eof = true;
+                    // Let read_plaintext hand out what is buffered, then report EOF.
+                    match tls.process() {
+                        Ok(()) => ReadOutcome::Again,
+                        Err(e) => ReadOutcome::Failed(e),
+                    }
+                }
+            }
+            Ok(_) => match tls.process() {
+                Ok(()) => {
+                    // TLS 1.3 tickets and key updates may want a reply.
+                    while tls.wants_write() {
+                        if tls.write_tls(sock).is_err() {
+                            break;
+                        }
+                    }
+                    ReadOutcome::Again
+                }
+                Err(e) => ReadOutcome::Failed(e),
+            },
+            Err(e) if e.kind() == IoKind::WouldBlock => ReadOutcome::WouldBlock,
+            Err(e) => ReadOutcome::Failed(Error::from_io(ErrorKind::Io, "reading from the connection", &e)),
+        }
+    }
+
+    /// Feed received bytes to the exchange, delivering heads and body slices.
+    pub(super) fn process_input(&mut self, ci: usize, gen: Gen, data: &[u8], now: Instant, h: &mut Handler<'_>) -> Fed {
+        let mut pos = 0;
+        loop {
+            let Some(ri) = self.still_busy(ci, gen) else {
+                return if self.conns.get(ci).is_some_and(|c| c.gen == gen) { Fed::Consumed(pos) } else { Fed::Gone };
+            };
+            if self.reqs[ri].paused {
+                return Fed::Consumed(pos);
+            }
+            let ConnState::Busy(busy) = &mut self.conns[ci].state else { return Fed::Gone };
+            let had_byte = busy.exchange.got_any_byte();
+            let step = busy.exchange.handle_read(&data[pos..]);
+            let got_byte = busy.exchange.got_any_byte();
+            if !had_byte && got_byte {
+                if let Some(start) = self.reqs[ri].started {
+                    self.reqs[ri].stats.first_byte = now.saturating_duration_since(start);
+                }
+            }
+            let (used, step) = match step {
+                Ok(x) => x,
+                Err(e) => {
+                    self.exchange_failed(ci, e, true, now, h);
+                    return Fed::Gone;
+                }
+            };
+            let start = pos;
+            pos += used;
+            match step {
+                Step::NeedMore => {
+                    if used == 0 {
+                        return Fed::Consumed(pos);
+                    }
+                }
+                Step::Head(head) => self.on_head(ci, ri, head, now, h),
+                Step::Body(r) => self.on_body(ci, ri, &data[start + r.start..start + r.end], now, h),
+                Step::Done => {
+                    self.on_exchange_done(ci, ri, pos < data.len(), now, h);
+                    return Fed::Gone;
+                }
+            }
+        }
+    }
+
+    /// Write as much of the request as the socket takes, pulling body bytes from the
+    /// request's stream as the writer asks for them.
+    pub(super) fn flush_writes(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let c = &mut self.conns[ci];
+            let ConnState::Busy(busy) = &mut c.state else { return };
+            let req = &mut self.reqs[busy.req];
+            while !busy.body_finished && busy.writer.wants_body() {
+                let result = match req.body_reader.as_mut() {
+                    Some(r) => match r.read(&mut chunk) {
+                        Ok(0) => busy.writer.finish_body().map(|()| true),
+                        Ok(n) => busy.writer.push_body(&chunk[..n]).map(|()| false),
+                        Err(e) if e.kind() == IoKind::Interrupted => Ok(false),
+                        Err(e) => Err(Error::from_io(ErrorKind::Io, "reading the request body", &e)),
+                    },
+                    None => busy.writer.finish_body().map(|()| true),
+                };
+                match result {
+                    Ok(true) => {
+                        busy.body_finished = true;
+                        req.body_reader = None;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.exchange_failed(ci, e, false, now, h);
+                        return;
+                    }
+                }
+            }
+            let Some(sock) = c.sock.as_mut() else { return };
+            let pending = busy.writer.pending();
+            let wrote = if let Some(tls) = c.tls.as_mut() {
+                let mut accepted = 0;
+                if !pending.is_empty() {
+                    match tls.write_plaintext(pending) {
+                        Ok(n) => accepted = n,
+                        Err(e) => {
+                            let e = Error::from_io(ErrorKind::Io, "writing the request", &e);
+                            self.exchange_failed(ci, e, true, now, h);
+                            return;
+                        }
+                    }
+                    busy.writer.advance(accepted);
+                }
+                let mut blocked = false;
+                while tls.wants_write() {
+                    match tls.write_tls(sock) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == IoKind::WouldBlock => {
+                            blocked = true;
+                            break;
+                        }
+                        Err(e) => {
+                            let e = Error::from_io(ErrorKind::Io, "writing the request", &e);
+                            self.exchange_failed(ci, e, true, now, h);
+                            return;
+                        }
+                    }
+                }
+                if blocked {
+                    c.write_ready = false;
+                    Err(())
+                } else {
+                    Ok(accepted)
+                }
+            } else if pending.is_empty() {
+                Ok(0)
+            } else {
+                match sock.write(pending) {
+                    Ok(n) => {
+                        busy.writer.advance(n);
+                        Ok(n)
+                    }
+                    Err(e) if e.kind() == IoKind::WouldBlock => {
+                        c.write_ready = false;
+                        Err(())
+                    }
+                    Err(e) if e.kind() == IoKind::Interrupted => Ok(0),
+                    Err(e) => {
+                        let e = Error::from_io(ErrorKind::Io, "writing the request", &e);
+                        self.exchange_failed(ci, e, true, now, h);
+                        return;
+                    }
+                }
+            };
+            if wrote.as_ref().is_ok_and(|&n| n > 0) {
+                c.last_progress = now;
+            }
+            if busy.writer.is_finished() {
+                if busy.sent_at.is_none() {
+                    busy.sent_at = Some(now);
+                    self.arm_conn(ci);
+                }
+                return;
+            }
+            match wrote {
+                Err(()) => return,
+                Ok(0) if busy.writer.pending().is_empty() && busy.body_finished => return,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+pub(super) enum ReadOutcome {
+    Data { fresh: bool, n: usize },
+    Again,
+    WouldBlock,
+    Eof { clean: bool },
+    Failed(Error),
+}
+
+fn io_outcome(e: std::io::Error) -> ReadOutcome {
+    match e.kind() {
+        IoKind::WouldBlock => ReadOutcome::WouldBlock,
+        IoKind::Interrupted => ReadOutcome::Again,
+        _ => ReadOutcome::Failed(Error::from_io(ErrorKind::Io, "reading from the connection", &e)),
+    }
+}

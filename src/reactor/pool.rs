@@ -1,0 +1,162 @@
+//! Origins (scheme, host, port), their FIFO queues of waiting requests, their idle
+//! keep-alive connections, and the round-robin list of origins that have work waiting.
+//! Limits are enforced by the admission step in `reactor/mod.rs`, which asks this
+//! module what is waiting; the queue holds slab indices only, so memory grows with
+//! the requests themselves and nothing else.
+
+use slab::Slab;
+use std::collections::{HashMap, VecDeque};
+
+pub(crate) struct Origin {
+    pub(crate) key: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: bool,
+    /// Requests waiting for a connection, in submit order (request slab indices).
+    pub(crate) queue: VecDeque<usize>,
+    /// Connections open or opening to this origin.
+    pub(crate) open: usize,
+    /// Idle keep-alive connections (connection slab indices), most recent last.
+    pub(crate) idle: Vec<usize>,
+    /// Listed in `Pool::ready`.
+    ready: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Pool {
+    origins: Slab<Origin>,
+    by_key: HashMap<String, usize>,
+    /// Origins with queued requests that may be admissible, oldest first.
+    ready: VecDeque<usize>,
+}
+
+impl Pool {
+    /// The origin index for `url`, created on first use.
+    pub(crate) fn origin_for(&mut self, url: &url::Url) -> usize {
+        let tls = url.scheme() == "https";
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+        let key = format!("{}://{}:{}", url.scheme(), host, port);
+        if let Some(&i) = self.by_key.get(&key) {
+            return i;
+        }
+        // url keeps IPv6 literals bracketed; sockets and TLS want them bare.
+        let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let i = self.origins.insert(Origin {
+            key: key.clone(),
+            host: bare,
+            port,
+            tls,
+            queue: VecDeque::new(),
+            open: 0,
+            idle: Vec::new(),
+            ready: false,
+        });
+        self.by_key.insert(key, i);
+        i
+    }
+
+    pub(crate) fn get(&self, i: usize) -> &Origin {
+        &self.origins[i]
+    }
+
+    pub(crate) fn get_mut(&mut self, i: usize) -> &mut Origin {
+        &mut self.origins[i]
+    }
+
+    /// Queue a request; `front` puts it first (a retry keeps its place).
+    pub(crate) fn enqueue(&mut self, origin: usize, req: usize, front: bool) {
+        let o = &mut self.origins[origin];
+        if front {
+            o.queue.push_front(req);
+        } else {
+            o.queue.push_back(req);
+        }
+        self.mark_ready(origin);
+    }
+
+    /// Put an origin on the ready list if it has work waiting.
+    pub(crate) fn mark_ready(&mut self, origin: usize) {
+        let o = &mut self.origins[origin];
+        if !o.ready && !o.queue.is_empty() {
+            o.ready = true;
+            self.ready.push_back(origin);
+        }
+    }
+
+    pub(crate) fn pop_ready(&mut self) -> Option<usize> {
+        let i = self.ready.pop_front()?;
+        self.origins[i].ready = false;
+        Some(i)
+    }
+
+    /// Put an origin back at the head of the ready list (admission stopped at it).
+    pub(crate) fn unpop_ready(&mut self, origin: usize) {
+        let o = &mut self.origins[origin];
+        if !o.ready {
+            o.ready = true;
+            self.ready.push_front(origin);
+        }
+    }
+
+    /// Remove a queued request (cancelled); O(queue length), only on cancel.
+    pub(crate) fn dequeue(&mut self, origin: usize, req: usize) -> bool {
+        let q = &mut self.origins[origin].queue;
+        match q.iter().position(|&r| r == req) {
+            Some(p) => {
+                q.remove(p);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forget an origin with nothing open, idle or queued, so a crawl over a million
+    /// hosts does not keep a million entries.
+    pub(crate) fn release_if_unused(&mut self, origin: usize) {
+        let o = &self.origins[origin];
+        if o.open == 0 && o.queue.is_empty() && o.idle.is_empty() && !o.ready {
+            let o = self.origins.remove(origin);
+            self.by_key.remove(&o.key);
+        }
+    }
+
+    pub(crate) fn is_live(&self, origin: usize) -> bool {
+        self.origins.contains(origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).expect("test url")
+    }
+
+    #[test]
+    fn origins_are_scheme_host_port_and_fifo() {
+        let mut p = Pool::default();
+        let a = p.origin_for(&url("http://h/x"));
+        assert_eq!(p.origin_for(&url("http://h:80/y")), a);
+        assert_ne!(p.origin_for(&url("https://h/x")), a);
+        let v6 = p.origin_for(&url("http://[::1]:8080/"));
+        assert_eq!(p.get(v6).host, "::1");
+        p.enqueue(a, 1, false);
+        p.enqueue(a, 2, false);
+        p.enqueue(a, 0, true);
+        assert_eq!(p.get(a).queue.iter().copied().collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(p.pop_ready(), Some(a));
+        assert_eq!(p.pop_ready(), None);
+        assert!(p.dequeue(a, 1));
+        assert!(!p.dequeue(a, 1));
+    }
+
+    #[test]
+    fn unused_origins_are_released() {
+        let mut p = Pool::default();
+        let a = p.origin_for(&url("http://h/x"));
+        p.release_if_unused(a);
+        assert!(!p.is_live(a));
+    }
+}
