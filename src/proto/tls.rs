@@ -480,3 +480,7 @@ fn alert_name(alert: AlertDescription) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;
