@@ -68,6 +68,8 @@ fn tls_error(failure: TlsFailure, message: impl Into<String>) -> Error {
 }
 
 /// Client-wide TLS state: trust roots, client certificate and the session cache.
+/// Cloning shares the configuration and so the session cache.
+#[derive(Clone)]
 pub(crate) struct TlsContext {
     config: Arc<ClientConfig>,
 }
@@ -352,7 +354,8 @@ impl TlsSession {
     }
 
     /// Queue plaintext for sending (rustls buffers it, also during the handshake);
-    /// returns bytes accepted, which is less than `data.len()` at the buffer limit.
+    /// returns bytes accepted, which is less than `data.len()` (maybe 0) at the buffer
+    /// limit: then `write_tls` to make room.
     pub(crate) fn write_plaintext(&mut self, data: &[u8]) -> io::Result<usize> {
         self.conn.writer().write(data)
     }
@@ -387,6 +390,15 @@ impl TlsSession {
         }
     }
 
+    /// The error to report when the transport ends before the handshake finished:
+    /// typically a server that rejects the SNI name or the offered versions silently.
+    pub(crate) fn handshake_eof_error() -> Error {
+        tls_error(
+            TlsFailure::Protocol,
+            "connection closed during the TLS handshake",
+        )
+    }
+
     /// The error to report when the transport hits EOF without `close_notify` while the
     /// body's end depends on it (truncation attack, RFC 8446 §6.1).
     pub(crate) fn truncation_error() -> Error {
@@ -394,6 +406,22 @@ impl TlsSession {
             TlsFailure::Truncated,
             "connection closed without TLS close_notify; the response may be truncated",
         )
+    }
+}
+
+impl std::fmt::Debug for TlsContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsContext").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TlsSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSession")
+            .field("host", &self.host)
+            .field("handshaking", &self.conn.is_handshaking())
+            .field("peer_closed", &self.peer_closed)
+            .finish_non_exhaustive()
     }
 }
 

@@ -735,3 +735,66 @@ fn alert_names_follow_the_rfc_spelling() {
         "unknown alert 200"
     );
 }
+
+#[test]
+fn handshake_and_data_one_byte_at_a_time() {
+    let pki = Pki::new("ca");
+    let leaf = pki.server(&["example.test"], Validity::Now);
+    let ctx = TlsContext::new(&trusting(&pki)).unwrap();
+    let mut client = ctx.start("example.test").unwrap();
+    let mut server = ServerConnection::new(server_config(&leaf, DEFAULT_VERSIONS, None)).unwrap();
+    let mut got = Vec::new();
+    let mut sent_response = false;
+    for _ in 0..20 {
+        let mut buf = Vec::new();
+        while client.wants_write() {
+            client.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            server.read_tls(&mut rd).unwrap();
+            server.process_new_packets().unwrap();
+        }
+        if !server.is_handshaking() && !sent_response {
+            server
+                .writer()
+                .write_all(b"HTTP/1.1 200 OK\r\n\r\n")
+                .unwrap();
+            server.send_close_notify();
+            sent_response = true;
+        }
+        let mut buf = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut buf).unwrap();
+        }
+        for byte in buf.chunks(1) {
+            assert_eq!(client.read_tls(&mut &byte[..]).unwrap(), 1);
+            client.process().unwrap();
+            let mut pt = [0u8; 64];
+            match client.read_plaintext(&mut pt) {
+                Ok(n) => got.extend_from_slice(&pt[..n]),
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+            }
+        }
+        if client.received_close_notify() {
+            break;
+        }
+    }
+    assert!(client.received_close_notify());
+    assert_eq!(got, b"HTTP/1.1 200 OK\r\n\r\n");
+}
+
+#[test]
+fn eof_during_handshake() {
+    let ctx = TlsContext::new(&TlsConfig::default()).unwrap();
+    let mut client = ctx.start("example.test").unwrap();
+    let mut hello = Vec::new();
+    client.write_tls(&mut hello).unwrap();
+    assert!(hello.len() > 100, "a ClientHello went out");
+    assert_eq!(client.read_tls(&mut io::empty()).unwrap(), 0);
+    client.process().unwrap();
+    assert!(client.is_handshaking());
+    let err = TlsSession::handshake_eof_error();
+    assert_eq!(err.kind(), ErrorKind::Tls(TlsFailure::Protocol));
+    assert!(format!("{client:?}").contains("example.test"));
+}
