@@ -16,7 +16,7 @@
 //! - TLS 1.2 and 1.3 only (RFC 8996 retired 1.0/1.1); ALPN offers only `http/1.1`
 //!   (RFC 7301).
 //! - Server names: a DNS name is sent as SNI (RFC 6066 §3) and checked against the
-//!   certificate's DNS SANs (RFC 6125, via webpki); an IP literal sends no SNI (RFC 6066
+//!   certificate's DNS SANs (RFC 6125 §6.4, via webpki; no CN fallback); an IP literal sends no SNI (RFC 6066
 //!   §3 forbids it) and is checked against IP SANs.
 //! - Closure: a peer's `close_notify` (RFC 8446 §6.1, RFC 5246 §7.2.1) is a clean end of
 //!   data; a transport EOF without it is only acceptable where HTTP framing already told
@@ -24,11 +24,11 @@
 //!   body), EOF without `close_notify` is a truncation: [`TlsSession::truncation_error`].
 //!
 //! Driving a session (the reactor's contract):
-//! 1. on readable: `read_tls` until `WouldBlock` or `Ok(0)`, calling `process` after each
-//!    successful read; then drain plaintext (`read_plaintext` or `plaintext_chunk` +
-//!    `consume_plaintext`) until `WouldBlock`. rustls refuses `read_tls` (an `Other` error,
-//!    "received plaintext buffer full") while ~16 KiB of plaintext is undrained, and
-//!    `wants_read` is false then — that is the backpressure used by pause.
+//! 1. on readable, repeat: `read_tls`; `process`; drain plaintext (`read_plaintext`, or
+//!    `plaintext_chunk` + `consume_plaintext`) until `WouldBlock` — until `read_tls`
+//!    gives `WouldBlock` or `Ok(0)`, or `wants_read` turns false. rustls refuses
+//!    `read_tls` (an `Other` error, "received plaintext buffer full") while ~16 KiB of
+//!    plaintext is undrained, and `wants_read` is false then: the backpressure for pause.
 //! 2. `read_tls` returns `Ok(0)` both for a transport EOF and once `close_notify` has
 //!    been received; `received_close_notify` tells them apart.
 //! 3. after every input, `write_tls` while `wants_write` — also after `process` failed,
