@@ -3,6 +3,7 @@
 //! (Crate documentation with the layer diagram and the run-loop contract is written
 //! with the reactor; see `DESIGN.md`.)
 
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -16,6 +17,7 @@ pub(crate) mod reactor;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use blocking::{fetch_all, get, FullResponse};
 pub use client::{Client, Control};
 pub use config::{Config, DnsConfig, TlsConfig};
 pub use error::{DnsFailure, Error, ErrorKind, Phase, TlsFailure};
