@@ -67,7 +67,7 @@ pub(crate) struct Outcome {
     pub(crate) body: Vec<u8>,
     /// How it ended.
     pub(crate) end: End,
-    /// Bytes never consumed (after `Done`, or when it stopped).
+    /// Bytes never consumed (after `Done`, or when input ran out); empty after an error.
     pub(crate) leftover: Vec<u8>,
 }
 
@@ -130,7 +130,7 @@ impl Splits {
 
 /// Run `decoder` over `input` read in `splits`, then signal EOF if `eof`.
 pub(crate) fn drive<D: Feed>(
-    mut decoder: D,
+    decoder: &mut D,
     input: &[u8],
     splits: &mut Splits,
     eof: bool,
@@ -190,7 +190,11 @@ pub(crate) fn drive<D: Feed>(
             Err(e) => End::Err(e.message().to_string()),
         };
     }
-    pending.extend_from_slice(rest);
-    out.leftover = pending;
+    // After an error the connection is dropped, and how far a decoder got into the bad
+    // bytes depends on the split; only a clean stop has meaningful leftovers.
+    if !matches!(out.end, End::Err(_)) {
+        pending.extend_from_slice(rest);
+        out.leftover = pending;
+    }
     out
 }

@@ -26,6 +26,17 @@ pub(crate) mod request;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+#[cfg(test)]
+mod chunked_tests;
+#[cfg(test)]
+mod exchange_tests;
+#[cfg(test)]
+mod framing_tests;
+#[cfg(test)]
+mod head_tests;
+#[cfg(test)]
+mod request_tests;
+
 /// Fuzz entry: the first byte picks a split pattern (seed) and whether the request was
 /// HEAD; the rest is a response. It runs an [`exchange::Exchange`] over the bytes whole
 /// and split, and a chunked [`body::BodyDecoder`] likewise, and panics only when the
@@ -43,12 +54,12 @@ pub(crate) fn fuzz_entry(data: &[u8]) {
         max_headers: 32,
     };
     let make = || exchange::Exchange::new(request_was_head, false, limits());
-    let whole = drive::drive(make(), response, &mut drive::Splits::whole(), true);
-    let split = drive::drive(make(), response, &mut drive::Splits::new(seed), true);
+    let whole = drive::drive(&mut make(), response, &mut drive::Splits::whole(), true);
+    let split = drive::drive(&mut make(), response, &mut drive::Splits::new(seed), true);
     whole.assert_same(&split, "exchange whole vs split");
 
     let make = || body::BodyDecoder::new(framing::Framing::Chunked);
-    let whole = drive::drive(make(), response, &mut drive::Splits::whole(), true);
-    let split = drive::drive(make(), response, &mut drive::Splits::new(seed), true);
+    let whole = drive::drive(&mut make(), response, &mut drive::Splits::whole(), true);
+    let split = drive::drive(&mut make(), response, &mut drive::Splits::new(seed), true);
     whole.assert_same(&split, "chunked whole vs split");
 }

@@ -17,15 +17,15 @@ const SEEDS: [u64; 4] = [1, 7, 42, 0xdead_beef];
 /// itself (`End::Done`), it also checks that trailing bytes change nothing and are left
 /// unconsumed.
 pub(crate) fn three_ways<D: Feed>(make: impl Fn() -> D, input: &[u8], eof: bool) -> Outcome {
-    let whole = drive(make(), input, &mut Splits::whole(), eof);
+    let whole = drive(&mut make(), input, &mut Splits::whole(), eof);
     let mut runs = vec![(
         "one byte at a time",
-        drive(make(), input, &mut Splits::new(0), eof),
+        drive(&mut make(), input, &mut Splits::new(0), eof),
     )];
     for seed in SEEDS {
         runs.push((
             "random splits",
-            drive(make(), input, &mut Splits::new(seed), eof),
+            drive(&mut make(), input, &mut Splits::new(seed), eof),
         ));
     }
     for (how, run) in &runs {
@@ -45,7 +45,7 @@ pub(crate) fn three_ways<D: Feed>(make: impl Fn() -> D, input: &[u8], eof: bool)
         let mut longer = input.to_vec();
         longer.extend_from_slice(TRAILING);
         for splits in [Splits::whole(), Splits::new(0), Splits::new(3)] {
-            let run = drive(make(), &longer, &mut splits.clone(), eof);
+            let run = drive(&mut make(), &longer, &mut splits.clone(), eof);
             let mut expected = whole.clone();
             expected.leftover.extend_from_slice(TRAILING);
             assert_eq!(
@@ -79,4 +79,19 @@ pub(crate) fn err(outcome: &Outcome) -> &str {
             String::from_utf8_lossy(&outcome.body)
         ),
     }
+}
+
+/// Three-ways check of an exchange, then the exchange itself after a whole run, so a
+/// test can ask it about keep-alive and counters.
+pub(crate) fn finished(
+    request_was_head: bool,
+    request_close: bool,
+    input: &[u8],
+) -> (Exchange, Outcome) {
+    let make = || Exchange::new(request_was_head, request_close, limits());
+    let outcome = three_ways(make, input, true);
+    let mut exchange = make();
+    let whole = drive(&mut exchange, input, &mut Splits::whole(), true);
+    assert_eq!(whole, outcome);
+    (exchange, outcome)
 }
