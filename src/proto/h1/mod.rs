@@ -33,6 +33,8 @@ mod exchange_tests;
 #[cfg(test)]
 mod framing_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod head_tests;
 #[cfg(test)]
 mod request_tests;
