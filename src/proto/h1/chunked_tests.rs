@@ -85,7 +85,7 @@ fn crlf_after_data_is_strict() {
 #[test]
 fn extension_length_is_bounded() {
     let mut input = b"1;".to_vec();
-    input.extend(std::iter::repeat_n(b'a', 5000));
+    input.extend_from_slice(&[b'a'; 5000]);
     let out = three_ways(|| BodyDecoder::new(Framing::Chunked), &input, false);
     assert!(
         err(&out).contains("chunk extensions longer than"),

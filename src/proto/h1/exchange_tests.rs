@@ -215,7 +215,7 @@ fn small(max_head_size: usize, max_headers: usize) -> impl Fn() -> Exchange {
 fn oversized_head_is_an_error_not_a_hang() {
     // No end in sight: fails once max_head_size bytes are buffered, without EOF.
     let mut input = b"HTTP/1.1 200 OK\r\nX-Long: ".to_vec();
-    input.extend(std::iter::repeat_n(b'a', 200));
+    input.extend_from_slice(&[b'a'; 200]);
     let out = three_ways(small(64, 10), &input, false);
     assert_eq!(err(&out), "response head larger than 64 bytes");
     // A complete head that is too long is refused the same way.

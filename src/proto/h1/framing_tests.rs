@@ -33,7 +33,7 @@ fn rule_3_te_with_cl_is_an_error() {
         200,
         &[("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
     )
-    .unwrap_err();
+    .expect_err("must fail");
     assert!(e.contains("both"), "{e}");
 }
 
@@ -67,13 +67,13 @@ fn rule_4_transfer_codings() {
             ("Transfer-Encoding", "chunked"),
         ],
     );
-    assert!(twice.unwrap_err().contains("more than once"));
+    assert!(twice.expect_err("must fail").contains("more than once"));
     assert!(framing(200, &[("Transfer-Encoding", "chunked, chunked")]).is_err());
     assert!(framing(200, &[("Transfer-Encoding", "gzip")])
-        .unwrap_err()
+        .expect_err("must fail")
         .contains("gzip"));
     assert!(framing(200, &[("Transfer-Encoding", "")])
-        .unwrap_err()
+        .expect_err("must fail")
         .contains("empty"));
 }
 
