@@ -129,6 +129,7 @@ impl ChunkedDecoder {
                 }
                 None => match b {
                     b'\r' => State::SizeLf { size: value },
+                    b'\n' => return Err(Error::protocol("bare LF in chunk line (CRLF required)")),
                     b' ' | b'\t' | b';' => State::Ext {
                         size: value,
                         len: 1,

@@ -83,7 +83,7 @@ impl Exchange {
     /// with the rest while `consumed > 0` or the step is not `NeedMore`. Interim 1xx
     /// heads are consumed silently; `Done` comes once, after which nothing is consumed.
     pub(crate) fn handle_read(&mut self, buf: &[u8]) -> Result<(usize, Step), Error> {
-        self.seen += buf.len() as u64;
+        self.seen = self.seen.saturating_add(buf.len() as u64);
         let result = self.read(buf);
         if result.is_err() {
             self.fail();
