@@ -134,7 +134,8 @@ impl Exchange {
             }
             // RFC 9110 §15.2: a client MUST be able to parse 1xx responses before the
             // final one, and MAY ignore them. Their fields say nothing about the final
-            // response's framing or persistence.
+            // response's framing or persistence. Their number is not capped: a long job
+            // may send 102s for as long as it runs; the reactor's head timer bounds it.
             100..=199 => {
                 self.state = State::RecvHead(HeadParser::new(self.limits));
                 return Ok((consumed, Step::NeedMore));

@@ -96,11 +96,8 @@ impl HeadParser {
         let version = match response.version {
             Some(0) => Version::Http10,
             Some(1) => Version::Http11,
-            other => {
-                return Err(Error::protocol(format!(
-                    "unsupported HTTP/1.{other:?} response"
-                )))
-            }
+            // httparse accepts only HTTP/1.0 and HTTP/1.1; anything else is not ours.
+            _ => return Err(Error::protocol("unsupported HTTP version in response")),
         };
         let status = response.code.unwrap_or(0);
         // RFC 9110 §15: values outside 100..=599 are invalid.
