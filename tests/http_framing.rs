@@ -1,0 +1,255 @@
+#![allow(clippy::unwrap_used)]
+//! Response framing (RFC 9112 §6) and the exact request bytes, against a scripted
+//! loopback server.
+
+mod support;
+
+use std::time::Duration;
+use support::http::{drive, get, ok, response, test_config, Action, Server};
+use volley::{Client, Request, Version};
+
+#[test]
+fn request_bytes_are_exact() {
+    let server = Server::always(ok("x"));
+    let out = get(&server.url("/path?q"));
+    assert_eq!(out.body(), b"x");
+    let seen = server.only();
+    let want = format!(
+        "GET /path?q HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: volley/0.1.0\r\n\r\n",
+        server.port()
+    );
+    assert_eq!(seen.head_str(), want);
+    assert!(seen.raw_body.is_empty());
+}
+
+#[test]
+fn caller_headers_follow_host_and_user_agent_in_order() {
+    let server = Server::always(ok("x"));
+    let req = Request::get(&server.url("/h"))
+        .unwrap()
+        .header("Accept", "*/*")
+        .header("X-Two", "2");
+    let out = support::http::fetch(req);
+    assert_eq!(out.status(), 200);
+    let want = format!(
+        "GET /h HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: volley/0.1.0\r\nAccept: */*\r\nX-Two: 2\r\n\r\n",
+        server.port()
+    );
+    assert_eq!(server.only().head_str(), want);
+}
+
+#[test]
+fn fragment_is_never_sent_and_empty_path_is_slash() {
+    let server = Server::always(ok("x"));
+    get(&server.url("/a/b?c=d#frag"));
+    get(&server.url(""));
+    let seen = server.seen();
+    assert_eq!(seen[0].target, "/a/b?c=d");
+    assert_eq!(seen[1].target, "/");
+}
+
+#[test]
+fn content_length_body() {
+    let server = Server::always(response(200, &[("X-A", "1")], "hello, world"));
+    let out = get(&server.url("/cl"));
+    assert_eq!(out.status(), 200);
+    let head = out.head.as_ref().unwrap();
+    assert_eq!(head.version, Version::Http11);
+    assert_eq!(head.reason, "OK");
+    assert_eq!(head.headers.get("x-a"), Some("1"));
+    assert_eq!(out.body(), b"hello, world");
+    assert_eq!(out.stats().body_bytes, 12);
+    assert_eq!(out.stats().status, 200);
+}
+
+#[test]
+fn content_length_body_trickled_in_pieces() {
+    let bytes = ok("0123456789abcdef");
+    let server = Server::start(move |_| Action::Trickle {
+        pieces: bytes.chunks(7).map(<[u8]>::to_vec).collect(),
+        delay: Duration::from_millis(20),
+        close: false,
+    });
+    let out = get(&server.url("/t"));
+    assert_eq!(out.body(), b"0123456789abcdef");
+}
+
+#[test]
+fn chunked_with_extensions_and_trailers() {
+    let body = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                5;ext=1\r\nhello\r\n6;a;b=\"c d\"\r\n world\r\nA\r\n0123456789\r\n0;last\r\nX-Trailer: t\r\nX-Other: o\r\n\r\n";
+    let server = Server::always(body);
+    let mut client = Client::new(test_config()).unwrap();
+    let a = client
+        .submit(Request::get(&server.url("/c1")).unwrap())
+        .unwrap();
+    let mut outs = drive(&mut client);
+    let b = client
+        .submit(Request::get(&server.url("/c2")).unwrap())
+        .unwrap();
+    outs.extend(drive(&mut client));
+    for id in [a, b] {
+        assert_eq!(
+            outs[&id].body(),
+            b"hello world0123456789",
+            "{:#?}",
+            outs[&id]
+        );
+        assert_eq!(outs[&id].stats().body_bytes, 21);
+    }
+    // The trailers were consumed exactly: the connection was reusable.
+    assert_eq!(server.connections(), 1);
+    assert!(outs[&b].stats().reused);
+}
+
+#[test]
+fn chunked_trickled_one_byte_at_a_time() {
+    let body = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\n";
+    let server =
+        Server::start(move |_| Action::trickle_bytes(body, Duration::from_millis(1), false));
+    let out = get(&server.url("/c"));
+    assert_eq!(out.body(), b"abcde");
+}
+
+#[test]
+fn close_delimited_body() {
+    let server = Server::start(|_| {
+        Action::ReplyClose(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nuntil the end".to_vec())
+    });
+    let out = get(&server.url("/close"));
+    assert_eq!(out.status(), 200);
+    assert_eq!(out.body(), b"until the end");
+}
+
+#[test]
+fn close_delimited_http10_body() {
+    let server =
+        Server::start(|_| Action::ReplyClose(b"HTTP/1.0 200 OK\r\n\r\nold school".to_vec()));
+    let out = get(&server.url("/10"));
+    assert_eq!(out.head.as_ref().unwrap().version, Version::Http10);
+    assert_eq!(out.body(), b"old school");
+}
+
+/// Asserts that a bodiless response (`first`) is complete without reading a body and
+/// that the connection is then reused for a second request.
+fn bodiless_then_reuse(method_first: &str, first: &'static str) {
+    let server = Server::start(move |r| {
+        if r.path() == "/first" {
+            Action::Reply(first.as_bytes().to_vec())
+        } else {
+            Action::Reply(ok("second"))
+        }
+    });
+    let mut client = Client::new(test_config()).unwrap();
+    let method = volley::Method::parse(method_first).unwrap();
+    let a = client
+        .submit(Request::new(method, &server.url("/first")).unwrap())
+        .unwrap();
+    let mut outs = drive(&mut client);
+    let b = client
+        .submit(Request::get(&server.url("/second")).unwrap())
+        .unwrap();
+    outs.extend(drive(&mut client));
+    assert!(outs[&a].done.is_some(), "{:#?}", outs[&a]);
+    assert_eq!(outs[&a].body(), b"");
+    assert_eq!(outs[&a].stats().body_bytes, 0);
+    assert_eq!(outs[&b].body(), b"second", "{:#?}", outs[&b]);
+    assert_eq!(server.connections(), 1, "connection should be reused");
+    let seen = server.seen();
+    assert_eq!(seen[0].method, method_first);
+    assert_eq!((seen[1].conn, seen[1].index), (1, 1));
+}
+
+#[test]
+fn head_gets_no_body_even_with_content_length() {
+    bodiless_then_reuse("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+}
+
+#[test]
+fn head_gets_no_body_even_with_chunked() {
+    bodiless_then_reuse(
+        "HEAD",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+}
+
+#[test]
+fn status_204_has_no_body() {
+    bodiless_then_reuse("GET", "HTTP/1.1 204 No Content\r\nX: y\r\n\r\n");
+}
+
+#[test]
+fn status_304_has_no_body_even_with_content_length() {
+    bodiless_then_reuse(
+        "GET",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\n",
+    );
+}
+
+#[test]
+fn interim_100_continue_is_skipped() {
+    let server = Server::always(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: 1\r\n\r\nfinal",
+    );
+    let mut client = Client::new(test_config()).unwrap();
+    let id = client
+        .submit(Request::get(&server.url("/100")).unwrap())
+        .unwrap();
+    let mut heads = 0;
+    let mut outs = std::collections::HashMap::new();
+    client
+        .run(|_, e| {
+            if matches!(e, volley::Event::Head { .. }) {
+                heads += 1;
+            }
+            support::http::record(&mut outs, &e);
+        })
+        .unwrap();
+    assert_eq!(heads, 1, "only the final head is an event");
+    let out = &outs[&id];
+    assert_eq!(out.status(), 200);
+    assert_eq!(out.head.as_ref().unwrap().headers.get("x-final"), Some("1"));
+    assert_eq!(out.body(), b"final");
+}
+
+#[test]
+fn several_interim_responses_are_skipped() {
+    let server = Server::always(
+        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n\
+         HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    let out = get(&server.url("/103"));
+    assert_eq!(out.status(), 200);
+    assert!(!out.head.as_ref().unwrap().headers.contains("link"));
+    assert_eq!(out.body(), b"ok");
+}
+
+#[test]
+fn zero_content_length_completes_at_once() {
+    let server = Server::always("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    let out = get(&server.url("/zero"));
+    assert_eq!(out.status(), 200);
+    assert_eq!(out.body(), b"");
+}
+
+#[test]
+fn header_values_and_duplicates_are_kept_in_order() {
+    let server = Server::always("HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nX-Space:   padded  \r\nContent-Length: 0\r\n\r\n");
+    let out = get(&server.url("/dups"));
+    let h = &out.head.as_ref().unwrap().headers;
+    let cookies: Vec<&[u8]> = h.get_all("Set-Cookie").collect();
+    assert_eq!(cookies, vec![&b"a=1"[..], &b"b=2"[..]]);
+    assert_eq!(h.get("x-space"), Some("padded"));
+}
+
+#[test]
+fn large_body_across_many_reads() {
+    let body: Vec<u8> = (0..3 * 1024 * 1024 + 17)
+        .map(|i: u32| (i % 251) as u8)
+        .collect();
+    let server = Server::always(ok(&body));
+    let out = get(&server.url("/big"));
+    assert_eq!(out.event_body.len(), body.len());
+    assert!(out.event_body == body, "body bytes differ");
+    assert!(out.body_events > 1);
+}
