@@ -418,8 +418,11 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<SeenRequest
     })
 }
 
+/// Header or trailer fields as text.
+pub type Fields = Vec<(String, String)>;
+
 /// A complete chunked body at the start of `b`: (bytes used, data, trailers).
-pub fn decode_chunked(b: &[u8]) -> Option<(usize, Vec<u8>, Vec<(String, String)>)> {
+pub fn decode_chunked(b: &[u8]) -> Option<(usize, Vec<u8>, Fields)> {
     let mut pos = 0;
     let mut data = Vec::new();
     loop {
