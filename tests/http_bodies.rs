@@ -347,3 +347,37 @@ fn chunked_response_body_to_every_target_is_identical() {
     );
     assert!(*sink.0.lock().unwrap() == body);
 }
+
+#[test]
+fn early_error_response_during_a_large_upload_is_delivered() {
+    // RFC 9112 §9.3 / RFC 9110 §15.5.14: the server answers 413 after the head and
+    // ignores the body; the client must deliver that answer, not a write error.
+    let server = Server::start_early(|_| {
+        Action::ReplyClose(support::http::response(
+            413,
+            &[("Connection", "close")],
+            "too big",
+        ))
+    });
+    let body = vec![b'u'; 16 * 1024 * 1024];
+    let out = fetch(Request::post(&server.url("/upload"), body).unwrap());
+    assert_eq!(out.status(), 413, "{out:#?}");
+    assert_eq!(out.body(), b"too big");
+}
+
+#[test]
+fn early_final_response_to_a_streamed_upload_is_delivered() {
+    let server = Server::start_early(|_| {
+        Action::Reply(support::http::response(
+            200,
+            &[("Connection", "close")],
+            "ok early",
+        ))
+    });
+    let req = Request::new(Method::Put, &server.url("/stream"))
+        .unwrap()
+        .body_reader(std::io::repeat(b'r').take(16 * 1024 * 1024), None);
+    let out = fetch(req);
+    assert_eq!(out.status(), 200, "{out:#?}");
+    assert_eq!(out.body(), b"ok early");
+}

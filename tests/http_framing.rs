@@ -253,3 +253,65 @@ fn large_body_across_many_reads() {
     assert!(out.event_body == body, "body bytes differ");
     assert!(out.body_events > 1);
 }
+
+#[test]
+fn caller_host_and_user_agent_replace_ours() {
+    let server = Server::always(ok("x"));
+    let req = Request::get(&server.url("/v"))
+        .unwrap()
+        .header("User-Agent", "mine/1")
+        .header("Host", "example.test");
+    support::http::fetch(req);
+    assert_eq!(
+        server.only().head_str(),
+        "GET /v HTTP/1.1\r\nHost: example.test\r\nUser-Agent: mine/1\r\n\r\n"
+    );
+}
+
+#[test]
+fn configured_user_agent_is_sent() {
+    let server = Server::always(ok("x"));
+    let cfg = volley::Config {
+        user_agent: "crawler/9".into(),
+        ..test_config()
+    };
+    support::http::fetch_with(cfg, Request::get(&server.url("/")).unwrap());
+    assert_eq!(server.only().header("user-agent"), Some("crawler/9"));
+}
+
+#[test]
+fn target_is_percent_encoded() {
+    let server = Server::always(ok("x"));
+    get(&format!("{}/a b/ü?q=x y", server.url("")));
+    assert_eq!(server.only().target, "/a%20b/%C3%BC?q=x%20y");
+}
+
+#[test]
+fn stats_are_consistent() {
+    let server = Server::always(ok("0123456789"));
+    let out = get(&server.url("/s"));
+    let s = out.stats();
+    assert_eq!(
+        (s.status, s.body_bytes, s.redirects, s.retries, s.reused),
+        (200, 10, 0, 0, false)
+    );
+    assert!(s.first_byte <= s.total, "{s:?}");
+    assert_eq!(s.final_url, server.url("/s"));
+}
+
+#[test]
+fn close_delimited_redirect_is_followed() {
+    let server = Server::start(|r| {
+        if r.path() == "/r" {
+            Action::ReplyClose(
+                b"HTTP/1.1 302 Found\r\nLocation: /f\r\n\r\nredirect body until close".to_vec(),
+            )
+        } else {
+            Action::Reply(ok("final"))
+        }
+    });
+    let out = get(&server.url("/r"));
+    assert_eq!(out.body(), b"final", "{out:#?}");
+    assert_eq!(out.stats().redirects, 1);
+    assert_eq!(server.connections(), 2);
+}

@@ -309,3 +309,63 @@ fn queued_requests_reuse_a_single_allowed_connection() {
     let idx: Vec<usize> = server.seen().iter().map(|s| s.index).collect();
     assert_eq!(idx, vec![0, 1, 2, 3, 4]);
 }
+
+#[test]
+fn one_shot_reader_is_not_retried_on_reused_connection_close() {
+    let server = Server::start(|r| {
+        if (r.conn, r.index) == (1, 1) {
+            Action::Close
+        } else {
+            Action::Reply(ok("fine"))
+        }
+    });
+    let mut client = Client::new(test_config()).unwrap();
+    let reqs = vec![
+        Request::get(&server.url("/warm")).unwrap(),
+        Request::new(Method::Put, &server.url("/put"))
+            .unwrap()
+            .body_reader(std::io::Cursor::new(b"once".to_vec()), Some(4)),
+    ];
+    let outs = sequential(&mut client, reqs);
+    assert!(outs[1].failed.is_some(), "{:#?}", outs[1]);
+    assert_eq!(server.requests(), 2, "a one-shot body cannot be sent again");
+}
+
+#[test]
+fn pooled_connection_is_closed_after_pool_idle_timeout() {
+    let server = Server::start(|r| Action::Reply(ok(r.path())));
+    let config = volley::Config {
+        pool_idle_timeout: Duration::from_millis(200),
+        ..test_config()
+    };
+    let mut client = Client::new(config).unwrap();
+    sequential(&mut client, gets(&server, &["/a"]));
+    assert_eq!(server.open_now(), 1, "kept alive after the response");
+    idle_turns(&mut client, Duration::from_millis(500));
+    let start = Instant::now();
+    while server.open_now() != 0 && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5)); // the server thread notices EOF
+    }
+    assert_eq!(
+        server.open_now(),
+        0,
+        "the client closed its idle connection"
+    );
+    let outs = sequential(&mut client, gets(&server, &["/b"]));
+    assert_eq!(outs[0].body(), b"/b");
+    assert!(!outs[0].stats().reused);
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
+fn no_idle_pool_means_no_reuse() {
+    let server = Server::start(|r| Action::Reply(ok(r.path())));
+    let config = volley::Config {
+        pool_max_idle_per_origin: 0,
+        ..test_config()
+    };
+    let mut client = Client::new(config).unwrap();
+    let outs = sequential(&mut client, gets(&server, &["/a", "/b", "/c"]));
+    assert!(outs.iter().all(|o| !o.stats().reused));
+    assert_eq!(server.connections(), 3);
+}

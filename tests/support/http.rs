@@ -160,6 +160,8 @@ type Script = dyn Fn(&SeenRequest) -> Action + Send + Sync;
 #[derive(Default)]
 struct Shared {
     stop: AtomicBool,
+    /// Answer right after the head, without reading the body, then drain until EOF.
+    early: AtomicBool,
     accepted: AtomicUsize,
     open: AtomicUsize,
     max_open: AtomicUsize,
@@ -189,6 +191,20 @@ impl Server {
             .spawn(move || accept_loop(listener, sh, script))
             .expect("spawn accept thread");
         Server { addr, shared }
+    }
+
+    /// A server that answers right after reading a request head, before (and
+    /// without) reading its body, then reads and discards everything until the client
+    /// closes. `SeenRequest::body` is empty.
+    pub fn start_early(script: impl Fn(&SeenRequest) -> Action + Send + Sync + 'static) -> Server {
+        let server = Server::start(script);
+        server.shared.early.store(true, Ordering::SeqCst);
+        server
+    }
+
+    /// Connections open right now (as the server sees them).
+    pub fn open_now(&self) -> usize {
+        self.shared.open.load(Ordering::SeqCst)
     }
 
     /// A server answering every request with the same bytes, keeping connections open.
@@ -288,7 +304,8 @@ fn serve_conn(mut stream: TcpStream, conn: usize, shared: &Shared, script: &Scri
     let mut buf: Vec<u8> = Vec::new();
     let mut index = 0;
     loop {
-        let Some(mut req) = read_request(&mut stream, &mut buf) else {
+        let early = shared.early.load(Ordering::SeqCst);
+        let Some(mut req) = read_request(&mut stream, &mut buf, early) else {
             return;
         };
         req.conn = conn;
@@ -332,6 +349,17 @@ fn serve_conn(mut stream: TcpStream, conn: usize, shared: &Shared, script: &Scri
             }
             Action::Close => false,
         };
+        if early {
+            // The body was never read: half-close if the action closes, then discard
+            // whatever comes until the client closes (closing with unread data would
+            // reset the connection and could destroy the answer in flight).
+            if !keep_open {
+                let _ = stream.shutdown(Shutdown::Write);
+            }
+            let mut sink = [0u8; 64 * 1024];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+            return;
+        }
         if !keep_open {
             let _ = stream.flush();
             let _ = stream.shutdown(Shutdown::Both);
@@ -368,7 +396,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<SeenRequest> {
+fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> Option<SeenRequest> {
     let head_len = read_until(stream, buf, |b| find(b, b"\r\n\r\n").map(|i| i + 4))?;
     let head: Vec<u8> = buf.drain(..head_len).collect();
     let text = String::from_utf8_lossy(&head).into_owned();
@@ -392,7 +420,9 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<SeenRequest
     };
     let chunked =
         get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let (raw_body, body, trailers) = if chunked {
+    let (raw_body, body, trailers) = if head_only {
+        (Vec::new(), Vec::new(), Vec::new())
+    } else if chunked {
         let raw_len = read_until(stream, buf, |b| decode_chunked(b).map(|(n, _, _)| n))?;
         let (_, body, trailers) = decode_chunked(&buf[..raw_len])?;
         (buf.drain(..raw_len).collect(), body, trailers)
