@@ -341,3 +341,62 @@ fn head_redirected_by_303_stays_head() {
     assert_eq!(out.status(), 200);
     assert_eq!(server.seen()[1].method, "HEAD");
 }
+
+#[test]
+fn redirect_limit_boundary() {
+    // /c3 -> /c2 -> /c1 -> /c0 (200): three redirects.
+    let server = Server::start(|r| {
+        let n: u32 = r.path()[2..].parse().unwrap();
+        Action::Reply(if n == 0 {
+            ok("end")
+        } else {
+            redirect(302, &format!("/c{}", n - 1))
+        })
+    });
+    let opts = |m| RequestOptions {
+        max_redirects: Some(m),
+        ..Default::default()
+    };
+    let out = fetch(Request::get(&server.url("/c3")).unwrap().options(opts(3)));
+    assert_eq!(out.body(), b"end");
+    assert_eq!(out.stats().redirects, 3);
+    let out = fetch(Request::get(&server.url("/c3")).unwrap().options(opts(2)));
+    assert_eq!(out.error().kind(), ErrorKind::TooManyRedirects);
+}
+
+#[test]
+fn credentials_dropped_once_stay_dropped_when_coming_back() {
+    // a/start -> b/hop -> a/home: once the credentials left with the cross-origin hop,
+    // they are not sent to a again.
+    let a_home = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let target = a_home.clone();
+    let b = Server::start(move |_| Action::Reply(redirect(302, target.get().unwrap())));
+    let b_hop = b.url("/hop");
+    let a = Server::start(move |r| {
+        Action::Reply(if r.path() == "/start" {
+            redirect(302, &b_hop)
+        } else {
+            ok("home")
+        })
+    });
+    a_home.set(a.url("/home")).unwrap();
+    let req = Request::get(&a.url("/start"))
+        .unwrap()
+        .header("Authorization", "Bearer t")
+        .header("Proxy-Authorization", "p")
+        .header("X-Keep", "k");
+    let out = fetch(req);
+    assert_eq!(out.body(), b"home");
+    assert_eq!(out.stats().redirects, 2);
+    let seen = a.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].header("authorization"), Some("Bearer t"));
+    assert!(
+        !seen[1].has_header("authorization"),
+        "{}",
+        seen[1].head_str()
+    );
+    assert!(!seen[1].has_header("proxy-authorization"));
+    assert_eq!(seen[1].header("x-keep"), Some("k"));
+    assert!(!b.only().has_header("authorization"));
+}
