@@ -213,3 +213,54 @@ fn fetch_all_returns_results_in_order() {
         assert_eq!(r.url, server.url(&format!("/n/{i}")));
     }
 }
+
+#[test]
+fn one_connection_cap_moves_between_origins() {
+    // With max_connections 1, the idle connection to a must be closed so b can be
+    // reached; nothing may wait forever.
+    let a = numbered_server();
+    let b = numbered_server();
+    let mut client = Client::new(Config {
+        max_connections: 1,
+        ..test_config()
+    })
+    .unwrap();
+    let r1 = client
+        .submit(Request::get(&a.url("/n/1")).unwrap())
+        .unwrap();
+    let mut outs = drive_for(&mut client, Duration::from_secs(10));
+    let r2 = client
+        .submit(Request::get(&b.url("/n/2")).unwrap())
+        .unwrap();
+    let r3 = client
+        .submit(Request::get(&a.url("/n/3")).unwrap())
+        .unwrap();
+    outs.extend(drive_for(&mut client, Duration::from_secs(10)));
+    assert!(outs[&r1].event_body == body_for(1));
+    assert!(outs[&r2].event_body == body_for(2), "{:#?}", outs[&r2]);
+    assert!(outs[&r3].event_body == body_for(3), "{:#?}", outs[&r3]);
+    assert!(a.max_open() <= 1 && b.max_open() <= 1);
+}
+
+#[test]
+fn cross_origin_redirects_under_a_one_connection_cap() {
+    let b = numbered_server();
+    let to = b.url("/n/9");
+    let a = Server::start(move |_| Action::Reply(support::http::redirect(302, &to)));
+    let mut client = Client::new(Config {
+        max_connections: 1,
+        ..test_config()
+    })
+    .unwrap();
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            client
+                .submit(Request::get(&a.url(&format!("/{i}"))).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let outs = drive_for(&mut client, Duration::from_secs(10));
+    for id in ids {
+        assert!(outs[&id].event_body == body_for(9), "{:#?}", outs[&id]);
+    }
+}

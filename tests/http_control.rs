@@ -393,3 +393,47 @@ fn cancel_in_the_head_handler_leaves_the_others_alone() {
         }
     }
 }
+
+#[test]
+fn download_rate_cap_slows_and_keeps_the_body_exact() {
+    let body = pattern(150_000);
+    let server = Server::always(ok(&body));
+    let config = Config {
+        max_download_rate: Some(300_000),
+        ..test_config()
+    };
+    let start = Instant::now();
+    let out = support::http::fetch_with(config, Request::get(&server.url("/rate")).unwrap());
+    let took = start.elapsed();
+    assert!(out.event_body == body, "{} bytes", out.event_body.len());
+    // 150 kB at 300 kB/s is 0.5 s; allow for the initial burst.
+    assert!(
+        took >= Duration::from_millis(350),
+        "rate cap not applied: {took:?}"
+    );
+    assert!(took < Duration::from_secs(3), "too slow: {took:?}");
+}
+
+#[test]
+fn tiny_read_quota_still_delivers_every_byte() {
+    let server = Server::start(|r| Action::Reply(ok(pattern(300_000 + r.path().len()))));
+    let mut client = Client::new(Config {
+        read_quota: 1,
+        ..test_config()
+    })
+    .unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|i| {
+            client
+                .submit(Request::get(&server.url(&"/x".repeat(i + 1))).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let outs = drive(&mut client);
+    for (i, id) in ids.iter().enumerate() {
+        assert!(
+            outs[id].event_body == pattern(300_000 + 2 * (i + 1)),
+            "body {i}"
+        );
+    }
+}

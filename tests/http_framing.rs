@@ -315,3 +315,14 @@ fn close_delimited_redirect_is_followed() {
     assert_eq!(out.stats().redirects, 1);
     assert_eq!(server.connections(), 2);
 }
+
+#[test]
+fn userinfo_in_the_url_never_reaches_the_wire_as_host_or_target() {
+    let server = Server::always(ok("x"));
+    let url = format!("http://user:secret@127.0.0.1:{}/u", server.port());
+    let out = get(&url);
+    assert_eq!(out.body(), b"x");
+    let seen = server.only();
+    assert_eq!(seen.header("host"), Some(server.host().as_str()));
+    assert_eq!(seen.target, "/u");
+}

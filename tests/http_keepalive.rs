@@ -369,3 +369,47 @@ fn no_idle_pool_means_no_reuse() {
     assert!(outs.iter().all(|o| !o.stats().reused));
     assert_eq!(server.connections(), 3);
 }
+
+#[test]
+fn retry_works_while_the_origin_has_other_queued_requests() {
+    // Same fault as above, but a third request keeps the origin queued, so the retry
+    // path is reached without the origin being released first.
+    let server = Server::start(|r| {
+        if (r.conn, r.index) == (1, 1) {
+            Action::Close
+        } else {
+            Action::Reply(ok(r.path()))
+        }
+    });
+    let mut client = Client::new(volley::Config {
+        max_per_origin: 1,
+        ..test_config()
+    })
+    .unwrap();
+    let ids: Vec<_> = ["/a", "/b", "/c"]
+        .iter()
+        .map(|p| {
+            client
+                .submit(Request::get(&server.url(p)).unwrap())
+                .unwrap()
+        })
+        .collect();
+    let outs = drive(&mut client);
+    assert_eq!(outs[&ids[0]].body(), b"/a");
+    assert_eq!(outs[&ids[1]].body(), b"/b", "{:#?}", outs[&ids[1]]);
+    assert_eq!(outs[&ids[1]].stats().retries, 1);
+    assert_eq!(outs[&ids[2]].body(), b"/c");
+    let seen: Vec<(usize, usize, String)> = server
+        .seen()
+        .iter()
+        .map(|s| (s.conn, s.index, s.target.clone()))
+        .collect();
+    assert_eq!(
+        seen[..3],
+        [
+            (1, 0, "/a".into()),
+            (1, 1, "/b".into()),
+            (2, 0, "/b".into())
+        ]
+    );
+}

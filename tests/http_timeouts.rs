@@ -265,3 +265,62 @@ fn turn_with_none_returns_when_the_timer_fires() {
     }
     assert_eq!(failed, Some(ErrorKind::Timeout(Phase::Head)));
 }
+
+#[test]
+fn head_timeout_on_a_reused_connection() {
+    let server = Server::start(|r| {
+        if r.index == 0 {
+            Action::Reply(ok("first"))
+        } else {
+            Action::Hang(Duration::from_secs(5))
+        }
+    });
+    let mut client = Client::new(config(|c| c.head_timeout = SHORT)).unwrap();
+    let a = client
+        .submit(Request::get(&server.url("/a")).unwrap())
+        .unwrap();
+    let mut outs = drive(&mut client);
+    let b = client
+        .submit(Request::get(&server.url("/b")).unwrap())
+        .unwrap();
+    let start = Instant::now();
+    outs.extend(drive(&mut client));
+    assert_between(start, SHORT, Duration::from_secs(2));
+    assert_eq!(outs[&a].body(), b"first");
+    assert_eq!(
+        outs[&b].error().kind(),
+        ErrorKind::Timeout(Phase::Head),
+        "{}",
+        outs[&b].error()
+    );
+    assert_eq!(server.connections(), 1, "a timeout is not retried");
+}
+
+#[test]
+fn idle_timer_starts_fresh_on_a_connection_that_sat_in_the_pool() {
+    // The pooled connection sits idle longer than the idle timeout; reusing it must
+    // not count that time against the new exchange.
+    let server = Server::start(|r| Action::Trickle {
+        pieces: vec![ok(r.path())],
+        delay: Duration::from_millis(150),
+        close: false,
+    });
+    let mut client = Client::new(config(|c| c.idle_timeout = SHORT)).unwrap();
+    let a = client
+        .submit(Request::get(&server.url("/a")).unwrap())
+        .unwrap();
+    let mut outs = drive(&mut client);
+    let end = Instant::now() + Duration::from_millis(600);
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        client
+            .turn(Some(left), |_, e| panic!("unexpected {e:?}"))
+            .unwrap();
+    }
+    let b = client
+        .submit(Request::get(&server.url("/b")).unwrap())
+        .unwrap();
+    outs.extend(drive(&mut client));
+    assert_eq!(outs[&a].body(), b"/a");
+    assert_eq!(outs[&b].body(), b"/b", "{:#?}", outs[&b]);
+    assert!(outs[&b].stats().reused);
+}
