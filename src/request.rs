@@ -54,7 +54,12 @@ impl Method {
             "PATCH" => Method::Patch,
             "OPTIONS" => Method::Options,
             _ if !s.is_empty() && s.bytes().all(is_tchar) => Method::Other(s.to_string()),
-            _ => return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid method {s:?}"))),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!("invalid method {s:?}"),
+                ))
+            }
         })
     }
 
@@ -74,7 +79,10 @@ impl Method {
 
     /// Safe to repeat (RFC 9110 §9.2.2): may be retried on a fresh connection.
     pub fn is_idempotent(&self) -> bool {
-        matches!(self, Method::Get | Method::Head | Method::Put | Method::Delete | Method::Options)
+        matches!(
+            self,
+            Method::Get | Method::Head | Method::Put | Method::Delete | Method::Options
+        )
     }
 }
 
@@ -259,7 +267,10 @@ impl Request {
         check_url(&self.url)?;
         for (name, value) in self.headers.iter() {
             if name.is_empty() || !name.bytes().all(is_tchar) {
-                return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid header name {name:?}")));
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!("invalid header name {name:?}"),
+                ));
             }
             if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
                 return Err(Error::new(
@@ -284,8 +295,11 @@ fn check_url(url: &Url) -> Result<(), Error> {
     match url.scheme() {
         "http" | "https" => {}
         other => {
-            return Err(Error::new(ErrorKind::InvalidUrl, format!("unsupported scheme {other:?}"))
-                .with_url(url.as_str()))
+            return Err(Error::new(
+                ErrorKind::InvalidUrl,
+                format!("unsupported scheme {other:?}"),
+            )
+            .with_url(url.as_str()))
         }
     }
     if url.host_str().is_none_or(str::is_empty) {

@@ -38,8 +38,13 @@ pub(crate) struct Busy {
 }
 
 pub(crate) enum ConnState {
-    Resolving { lookup: LookupId },
-    Connecting { he: Box<HappyEyeballs>, attempts: Vec<Attempt> },
+    Resolving {
+        lookup: LookupId,
+    },
+    Connecting {
+        he: Box<HappyEyeballs>,
+        attempts: Vec<Attempt>,
+    },
     Handshaking,
     Busy(Box<Busy>),
     Idle,

@@ -38,7 +38,13 @@ impl Reactor {
         }
     }
 
-    pub(super) fn start_connecting(&mut self, ci: usize, addrs: Vec<IpAddr>, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn start_connecting(
+        &mut self,
+        ci: usize,
+        addrs: Vec<IpAddr>,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let port = self.pool.get(self.conns[ci].origin).port;
         if let Some(ri) = self.conns[ci].waiting_req {
             let c = &self.conns[ci];
@@ -46,7 +52,14 @@ impl Reactor {
         }
         let he = HappyEyeballs::new(addrs, port, self.config.connection_attempt_delay, now);
         self.conns[ci].connect_started = now;
-        self.set_state(ci, ConnState::Connecting { he: Box::new(he), attempts: Vec::new() }, now);
+        self.set_state(
+            ci,
+            ConnState::Connecting {
+                he: Box::new(he),
+                attempts: Vec::new(),
+            },
+            now,
+        );
         self.drive_connect(ci, now, h);
     }
 
@@ -54,17 +67,31 @@ impl Reactor {
     fn drive_connect(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
         let gen = self.conns[ci].gen;
         loop {
-            let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else { return };
+            let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else {
+                return;
+            };
             if attempts.len() >= usize::from(MAX_SUB) {
                 break;
             }
-            let Some(addr) = he.poll_start(now) else { break };
+            let Some(addr) = he.poll_start(now) else {
+                break;
+            };
             match TcpStream::connect(addr) {
                 Ok(mut stream) => {
-                    let sub = (1..=MAX_SUB).find(|s| attempts.iter().all(|a| a.sub != *s)).unwrap_or(MAX_SUB);
+                    let sub = (1..=MAX_SUB)
+                        .find(|s| attempts.iter().all(|a| a.sub != *s))
+                        .unwrap_or(MAX_SUB);
                     let token = conn_token(ci, gen, sub);
-                    if let Err(e) = self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
-                        he.attempt_failed(addr, Error::from_io(ErrorKind::Connect, &format!("register {addr}"), &e), now);
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        he.attempt_failed(
+                            addr,
+                            Error::from_io(ErrorKind::Connect, &format!("register {addr}"), &e),
+                            now,
+                        );
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
@@ -74,14 +101,22 @@ impl Reactor {
                     self.requeue_for_fds(ci, now);
                     return;
                 }
-                Err(e) => {
-                    he.attempt_failed(addr, Error::from_io(ErrorKind::Connect, &format!("connect to {addr}"), &e), now)
-                }
+                Err(e) => he.attempt_failed(
+                    addr,
+                    Error::from_io(ErrorKind::Connect, &format!("connect to {addr}"), &e),
+                    now,
+                ),
             }
         }
-        let ConnState::Connecting { he, attempts } = &self.conns[ci].state else { return };
+        let ConnState::Connecting { he, attempts } = &self.conns[ci].state else {
+            return;
+        };
         if attempts.is_empty() && he.is_exhausted() {
-            let detail = he.errors().iter().map(|(a, e)| format!("{a}: {}", e.message())).collect::<Vec<_>>();
+            let detail = he
+                .errors()
+                .iter()
+                .map(|(_, e)| e.message().to_string())
+                .collect::<Vec<_>>();
             let err = if detail.is_empty() {
                 Error::new(ErrorKind::Connect, "no address to connect to")
             } else {
@@ -107,9 +142,19 @@ impl Reactor {
     }
 
     /// A readiness event on one of a connecting connection's attempts.
-    pub(super) fn on_connect_event(&mut self, ci: usize, sub: u8, now: Instant, h: &mut Handler<'_>) {
-        let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else { return };
-        let Some(k) = attempts.iter().position(|a| a.sub == sub) else { return };
+    pub(super) fn on_connect_event(
+        &mut self,
+        ci: usize,
+        sub: u8,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
+        let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else {
+            return;
+        };
+        let Some(k) = attempts.iter().position(|a| a.sub == sub) else {
+            return;
+        };
         let a = &attempts[k];
         // mio: after a writable event, take_error then peer_addr tell whether the
         // non-blocking connect finished; spurious wake-ups are normal.
@@ -117,7 +162,9 @@ impl Reactor {
             Ok(Some(e)) | Err(e) => Err(e),
             Ok(None) => match a.stream.peer_addr() {
                 Ok(_) => Ok(true),
-                Err(e) if e.kind() == IoKind::NotConnected || e.kind() == IoKind::WouldBlock => Ok(false),
+                Err(e) if e.kind() == IoKind::NotConnected || e.kind() == IoKind::WouldBlock => {
+                    Ok(false)
+                }
                 Err(e) => Err(e),
             },
         };
@@ -126,7 +173,11 @@ impl Reactor {
             Err(e) => {
                 let mut failed = attempts.remove(k);
                 let _ = self.poll.registry().deregister(&mut failed.stream);
-                let err = Error::from_io(ErrorKind::Connect, &format!("connect to {}", failed.addr), &e);
+                let err = Error::from_io(
+                    ErrorKind::Connect,
+                    &format!("connect to {}", failed.addr),
+                    &e,
+                );
                 he.attempt_failed(failed.addr, err, now);
                 self.drive_connect(ci, now, h);
             }
@@ -170,7 +221,9 @@ impl Reactor {
     /// Move the TLS handshake as far as the socket allows.
     pub(super) fn drive_handshake(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
         let c = &mut self.conns[ci];
-        let (Some(sock), Some(tls)) = (c.sock.as_mut(), c.tls.as_mut()) else { return };
+        let (Some(sock), Some(tls)) = (c.sock.as_mut(), c.tls.as_mut()) else {
+            return;
+        };
         let result: Result<(), Error> = loop {
             let mut write_error = None;
             while tls.wants_write() {
@@ -184,13 +237,22 @@ impl Reactor {
                 }
             }
             if let Some(e) = write_error {
-                break Err(Error::from_io(ErrorKind::Tls(crate::error::TlsFailure::Protocol), "TLS handshake", &e));
+                break Err(Error::from_io(
+                    ErrorKind::Tls(crate::error::TlsFailure::Protocol),
+                    "TLS handshake",
+                    &e,
+                ));
             }
             if !tls.is_handshaking() {
                 break Ok(());
             }
             match tls.read_tls(sock) {
-                Ok(0) => break Err(Error::new(ErrorKind::Tls(crate::error::TlsFailure::Protocol), "connection closed during the TLS handshake")),
+                Ok(0) => {
+                    break Err(Error::new(
+                        ErrorKind::Tls(crate::error::TlsFailure::Protocol),
+                        "connection closed during the TLS handshake",
+                    ))
+                }
                 Ok(_) => {
                     if let Err(e) = tls.process() {
                         // Tell the server why (the alert rustls queued), best effort.
@@ -200,7 +262,13 @@ impl Reactor {
                 }
                 Err(e) if e.kind() == IoKind::WouldBlock => break Ok(()),
                 Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => break Err(Error::from_io(ErrorKind::Tls(crate::error::TlsFailure::Protocol), "TLS handshake", &e)),
+                Err(e) => {
+                    break Err(Error::from_io(
+                        ErrorKind::Tls(crate::error::TlsFailure::Protocol),
+                        "TLS handshake",
+                        &e,
+                    ))
+                }
             }
         };
         if let Err(e) = result {
@@ -246,7 +314,9 @@ impl Reactor {
         if !c.leftover.is_empty() {
             return false;
         }
-        let Some(sock) = c.sock.as_mut() else { return false };
+        let Some(sock) = c.sock.as_mut() else {
+            return false;
+        };
         match c.tls.as_mut() {
             None => {
                 let mut probe = [0u8; 1];
@@ -261,7 +331,8 @@ impl Reactor {
                             return false;
                         }
                         let mut probe = [0u8; 1];
-                        if !matches!(tls.read_plaintext(&mut probe), Err(e) if e.kind() == IoKind::WouldBlock) {
+                        if !matches!(tls.read_plaintext(&mut probe), Err(e) if e.kind() == IoKind::WouldBlock)
+                        {
                             return false;
                         }
                     }
@@ -364,7 +435,9 @@ impl Reactor {
     }
 
     pub(super) fn on_conn_timer(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
-        let Some((at, phase)) = self.conn_deadline(ci) else { return };
+        let Some((at, phase)) = self.conn_deadline(ci) else {
+            return;
+        };
         if at > now {
             self.arm_conn(ci);
             return;
@@ -372,7 +445,9 @@ impl Reactor {
         let c = &self.conns[ci];
         let since = match &c.state {
             ConnState::Connecting { he, .. } => {
-                if he.next_deadline().is_some_and(|d| d <= now) && now < c.connect_started + self.timeout_of(ci, Phase::Connect) {
+                if he.next_deadline().is_some_and(|d| d <= now)
+                    && now < c.connect_started + self.timeout_of(ci, Phase::Connect)
+                {
                     // Happy Eyeballs: time to start the next attempt.
                     self.drive_connect(ci, now, h);
                     return;
@@ -395,7 +470,10 @@ impl Reactor {
     }
 
     fn timeout_of(&self, ci: usize, phase: Phase) -> std::time::Duration {
-        let t = self.conns[ci].waiting_req.and_then(|r| self.reqs.get(r)).map(|r| r.t);
+        let t = self.conns[ci]
+            .waiting_req
+            .and_then(|r| self.reqs.get(r))
+            .map(|r| r.t);
         match phase {
             Phase::Connect | Phase::Tls => t.map_or(self.config.connect_timeout, |t| t.connect),
             Phase::Head => t.map_or(self.config.head_timeout, |t| t.head),

@@ -26,7 +26,14 @@ fn same_len(len: &BodyLen) -> BodyLen {
 
 impl Reactor {
     /// Put request `ri` on connection `ci` (fresh, or `reused` from the pool).
-    pub(super) fn begin_exchange(&mut self, ci: usize, ri: usize, reused: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn begin_exchange(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        reused: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         self.start_request_clock(ri, now);
         let req = &mut self.reqs[ri];
         req.conn = Some(ci);
@@ -68,16 +75,33 @@ impl Reactor {
             }
             body_finished = true;
         }
-        let limits = HeadLimits { max_head_size: self.config.max_head_size, max_headers: self.config.max_headers };
+        let limits = HeadLimits {
+            max_head_size: self.config.max_head_size,
+            max_headers: self.config.max_headers,
+        };
         let exchange = Exchange::new(req.method == Method::Head, close, limits);
-        let busy = Busy { req: ri, writer, exchange, sent_at: None, reused, body_finished };
+        let busy = Busy {
+            req: ri,
+            writer,
+            exchange,
+            sent_at: None,
+            reused,
+            body_finished,
+        };
         self.conns[ci].leftover.clear();
         self.set_state(ci, ConnState::Busy(Box::new(busy)), now);
         self.flush_writes(ci, now, h);
     }
 
     /// The final or redirecting response head arrived.
-    pub(super) fn on_head(&mut self, ci: usize, ri: usize, head: ResponseHead, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn on_head(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        head: ResponseHead,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let req = &mut self.reqs[ri];
         if req.max_redirects > 0 && is_redirect(head.status) {
             match next_hop(head.status, &req.method, &req.url, &head.headers) {
@@ -85,7 +109,10 @@ impl Reactor {
                     if req.stats.redirects >= req.max_redirects {
                         let e = Error::new(
                             ErrorKind::TooManyRedirects,
-                            format!("more than {} redirects (last to {})", req.max_redirects, hop.url),
+                            format!(
+                                "more than {} redirects (last to {})",
+                                req.max_redirects, hop.url
+                            ),
                         );
                         self.exchange_failed(ci, e, false, now, h);
                         return;
@@ -93,7 +120,10 @@ impl Reactor {
                     if !hop.drop_body && !req.body_replayable() {
                         let e = Error::new(
                             ErrorKind::Redirect,
-                            format!("{} redirect needs the body again, but it was a one-shot reader", head.status),
+                            format!(
+                                "{} redirect needs the body again, but it was a one-shot reader",
+                                head.status
+                            ),
                         );
                         self.exchange_failed(ci, e, false, now, h);
                         return;
@@ -123,13 +153,26 @@ impl Reactor {
             url: req.url.clone(),
         });
         if let Some(response) = req.response.as_ref() {
-            h(&mut self.ctl, Event::Head { id: req.id, response });
+            h(
+                &mut self.ctl,
+                Event::Head {
+                    id: req.id,
+                    response,
+                },
+            );
         }
         self.apply_commands(now, h);
     }
 
     /// Body bytes for request `ri`.
-    pub(super) fn on_body(&mut self, ci: usize, ri: usize, data: &[u8], now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn on_body(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        data: &[u8],
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let req = &mut self.reqs[ri];
         if req.redirect.is_some() || data.is_empty() {
             return; // a redirect's own body is discarded
@@ -137,7 +180,10 @@ impl Reactor {
         req.stats.body_bytes += data.len() as u64;
         if let Some(max) = req.max_body {
             if req.stats.body_bytes > max {
-                let e = Error::new(ErrorKind::BodyLimit, format!("body larger than the {max}-byte limit"));
+                let e = Error::new(
+                    ErrorKind::BodyLimit,
+                    format!("body larger than the {max}-byte limit"),
+                );
                 self.exchange_failed(ci, e, false, now, h);
                 return;
             }
@@ -152,7 +198,14 @@ impl Reactor {
 
     /// The response is complete. `trailing` means bytes followed it unasked, so the
     /// connection cannot be trusted for another exchange.
-    pub(super) fn on_exchange_done(&mut self, ci: usize, ri: usize, trailing: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn on_exchange_done(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        trailing: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let c = &mut self.conns[ci];
         let keep = match &c.state {
             ConnState::Busy(b) => b.exchange.keep_alive() && b.writer.is_finished() && !trailing,
@@ -170,13 +223,27 @@ impl Reactor {
 
     fn follow_redirect(&mut self, ri: usize, now: Instant, h: &mut Handler<'_>) {
         let req = &mut self.reqs[ri];
-        let Some(hop) = req.redirect.take() else { return };
-        h(&mut self.ctl, Event::Redirect { id: req.id, status: req.stats.status, location: &hop.url });
+        let Some(hop) = req.redirect.take() else {
+            return;
+        };
+        h(
+            &mut self.ctl,
+            Event::Redirect {
+                id: req.id,
+                status: req.stats.status,
+                location: &hop.url,
+            },
+        );
         req.stats.redirects += 1;
         if hop.drop_body {
             req.body = crate::request::Body::Empty;
             req.body_reader = None;
-            for name in ["content-type", "content-length", "content-encoding", "transfer-encoding"] {
+            for name in [
+                "content-type",
+                "content-length",
+                "content-encoding",
+                "transfer-encoding",
+            ] {
                 req.headers.remove(name);
             }
         }
@@ -201,20 +268,44 @@ impl Reactor {
         let body = match req.sink.finish() {
             Ok(b) => b,
             Err(e) => {
-                req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
+                req.stats.total = req
+                    .started
+                    .map_or_else(Default::default, |s| now.saturating_duration_since(s));
                 req.stats.final_url = req.url.to_string();
-                h(&mut self.ctl, Event::Failed { id: req.id, error: e.with_url(req.url.as_str()), stats: req.stats });
+                h(
+                    &mut self.ctl,
+                    Event::Failed {
+                        id: req.id,
+                        error: e.with_url(req.url.as_str()),
+                        stats: req.stats,
+                    },
+                );
                 return;
             }
         };
-        req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
+        req.stats.total = req
+            .started
+            .map_or_else(Default::default, |s| now.saturating_duration_since(s));
         req.stats.final_url = req.url.to_string();
-        h(&mut self.ctl, Event::Done { id: req.id, stats: req.stats, body });
+        h(
+            &mut self.ctl,
+            Event::Done {
+                id: req.id,
+                stats: req.stats,
+                body,
+            },
+        );
     }
 
     /// Give a connection back after an exchange: to the next queued request of its
     /// origin, to the idle pool, or closed.
-    pub(super) fn release_conn(&mut self, ci: usize, keep: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn release_conn(
+        &mut self,
+        ci: usize,
+        keep: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         if !self.conns.contains(ci) {
             return;
         }
@@ -223,7 +314,13 @@ impl Reactor {
             return;
         }
         let oi = self.conns[ci].origin;
-        let next = self.pool.get(oi).queue.front().copied().filter(|&r| !self.reqs[r].force_fresh);
+        let next = self
+            .pool
+            .get(oi)
+            .queue
+            .front()
+            .copied()
+            .filter(|&r| !self.reqs[r].force_fresh);
         if let Some(ri) = next {
             self.pool.get_mut(oi).queue.pop_front();
             self.begin_exchange(ci, ri, true, now, h);
@@ -273,7 +370,14 @@ impl Reactor {
     /// byte and the request can safely be sent again, it is retried once on a fresh
     /// connection (the server may have closed the idle connection as we wrote);
     /// otherwise the request fails. The connection is closed either way.
-    pub(super) fn exchange_failed(&mut self, ci: usize, err: Error, retryable: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn exchange_failed(
+        &mut self,
+        ci: usize,
+        err: Error,
+        retryable: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let Some(c) = self.conns.get(ci) else { return };
         let ConnState::Busy(busy) = &c.state else {
             self.conn_failed(ci, err, now, h);
@@ -284,7 +388,11 @@ impl Reactor {
         self.close_conn(ci, now);
         let req = &mut self.reqs[ri];
         req.conn = None;
-        if may_retry && req.method.is_idempotent() && req.body_replayable() && req.stats.retries == 0 {
+        if may_retry
+            && req.method.is_idempotent()
+            && req.body_replayable()
+            && req.stats.retries == 0
+        {
             req.stats.retries += 1;
             req.force_fresh = true;
             let origin = req.origin;
@@ -295,24 +403,46 @@ impl Reactor {
     }
 
     /// End a request with `err` (it must not be attached to a connection any more).
-    pub(super) fn fail_request(&mut self, ri: usize, err: Error, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn fail_request(
+        &mut self,
+        ri: usize,
+        err: Error,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         if !self.reqs.contains(ri) {
             return;
         }
         let mut req = self.reqs.remove(ri);
         self.ids.remove(&req.id.0);
-        req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
+        req.stats.total = req
+            .started
+            .map_or_else(Default::default, |s| now.saturating_duration_since(s));
         req.stats.final_url = req.url.to_string();
         let error = err.with_url(req.url.as_str());
-        h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
+        h(
+            &mut self.ctl,
+            Event::Failed {
+                id: req.id,
+                error,
+                stats: req.stats,
+            },
+        );
     }
 
     /// Cancel or time out a request wherever it is: queued, connecting or exchanging.
-    pub(super) fn abort_request(&mut self, ri: usize, err: Error, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn abort_request(
+        &mut self,
+        ri: usize,
+        err: Error,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let Some(req) = self.reqs.get(ri) else { return };
         match req.conn {
             Some(ci) => {
-                let busy_with_it = matches!(&self.conns[ci].state, ConnState::Busy(b) if b.req == ri);
+                let busy_with_it =
+                    matches!(&self.conns[ci].state, ConnState::Busy(b) if b.req == ri);
                 if busy_with_it {
                     self.close_conn(ci, now);
                 } else if let Some(c) = self.conns.get_mut(ci) {

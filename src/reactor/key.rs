@@ -59,9 +59,19 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_ranges_do_not_overlap() {
         for (i, g, s) in [(0, 0, 0), (MAX_INDEX, 4095, MAX_SUB), (12345, 7, 3)] {
-            assert_eq!(owner(conn_token(i, g, s)), Owner::Conn { index: i, gen: g, sub: s });
+            assert_eq!(
+                owner(conn_token(i, g, s)),
+                Owner::Conn {
+                    index: i,
+                    gen: g,
+                    sub: s
+                }
+            );
         }
-        assert_eq!(owner(Token(crate::reactor::resolver::DNS_TOKEN_BASE + 5)), Owner::Dns);
+        assert_eq!(
+            owner(Token(crate::reactor::resolver::DNS_TOKEN_BASE + 5)),
+            Owner::Dns
+        );
         assert_eq!(owner(Token(EXTERNAL_BASE + 9)), Owner::External(9));
         assert_eq!(next_gen(4095), 0);
     }

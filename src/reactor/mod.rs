@@ -9,8 +9,8 @@
 //! queued requests within the global and per-origin limits. mio is edge-triggered:
 //! readiness not drained is remembered in `Conn::read_ready` / `io_pending`.
 
-mod connect;
 pub(crate) mod conn;
+mod connect;
 mod deadlines;
 mod exchange;
 mod io;
@@ -85,10 +85,13 @@ mod mio_flags {
 
 impl Reactor {
     pub(crate) fn new(config: Config) -> Result<Reactor, Error> {
-        let poll = Poll::new().map_err(|e| Error::from_io(ErrorKind::Io, "cannot create poll", &e))?;
+        let poll =
+            Poll::new().map_err(|e| Error::from_io(ErrorKind::Io, "cannot create poll", &e))?;
         let tls = TlsContext::new(&config.tls)?;
         let resolver = Resolver::new(&config.dns);
-        let rate = config.max_download_rate.map(|r| io::RateBucket::new(r, Instant::now()));
+        let rate = config
+            .max_download_rate
+            .map(|r| io::RateBucket::new(r, Instant::now()));
         Ok(Reactor {
             poll,
             events: Events::with_capacity(1024),
@@ -130,8 +133,14 @@ impl Reactor {
         self.poll.as_raw_fd()
     }
 
-    pub(crate) fn register_external<S: Source + ?Sized>(&mut self, source: &mut S, key: usize) -> std::io::Result<()> {
-        self.poll.registry().register(source, Token(key::EXTERNAL_BASE + key), Interest::READABLE)
+    pub(crate) fn register_external<S: Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        key: usize,
+    ) -> std::io::Result<()> {
+        self.poll
+            .registry()
+            .register(source, Token(key::EXTERNAL_BASE + key), Interest::READABLE)
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
@@ -152,17 +161,31 @@ impl Reactor {
     }
 
     /// Queue a validated request under `id`.
-    pub(crate) fn submit(&mut self, id: RequestId, request: Request, now: Instant) -> Result<(), Error> {
+    pub(crate) fn submit(
+        &mut self,
+        id: RequestId,
+        request: Request,
+        now: Instant,
+    ) -> Result<(), Error> {
         let t = self.timeouts_for(&request);
-        let max_redirects = request.options.max_redirects.unwrap_or(self.config.max_redirects);
+        let max_redirects = request
+            .options
+            .max_redirects
+            .unwrap_or(self.config.max_redirects);
         let origin = self.pool.origin_for(&request.url);
-        let ri = self.reqs.insert(Req::new(id, request, t, max_redirects, origin, now));
+        let ri = self
+            .reqs
+            .insert(Req::new(id, request, t, max_redirects, origin, now));
         self.ids.insert(id.0, ri);
         self.pool.enqueue(origin, ri, false);
         Ok(())
     }
 
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>, h: &mut Handler<'_>) -> Result<(), Error> {
+    pub(crate) fn turn(
+        &mut self,
+        timeout: Option<Duration>,
+        h: &mut Handler<'_>,
+    ) -> Result<(), Error> {
         let now = Instant::now();
         self.apply_commands(now, h);
         self.admit(now, h);
@@ -203,12 +226,20 @@ impl Reactor {
         Ok(())
     }
 
-    fn dispatch(&mut self, token: Token, flags: mio_flags::Flags, now: Instant, h: &mut Handler<'_>) {
+    fn dispatch(
+        &mut self,
+        token: Token,
+        flags: mio_flags::Flags,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         match key::owner(token) {
             Owner::External(key) => h(&mut self.ctl, Event::Ready { key }),
             Owner::Dns => self.resolver.handle_event(token, now, self.poll.registry()),
             Owner::Conn { index, gen, sub } => {
-                let Some(conn) = self.conns.get(index) else { return };
+                let Some(conn) = self.conns.get(index) else {
+                    return;
+                };
                 if conn.gen != gen {
                     return; // an event for a connection that is gone: its slot was reused
                 }
@@ -235,8 +266,10 @@ impl Reactor {
     fn drain_resolver(&mut self, now: Instant, h: &mut Handler<'_>) {
         self.resolver.handle_timeout(now, self.poll.registry());
         while let Some((lookup, result)) = self.resolver.poll_result() {
-            let Some((ci, gen)) = self.lookups.remove(&lookup) else { continue };
-            if !self.conns.get(ci).is_some_and(|c| c.gen == gen) {
+            let Some((ci, gen)) = self.lookups.remove(&lookup) else {
+                continue;
+            };
+            if self.conns.get(ci).is_none_or(|c| c.gen != gen) {
                 continue;
             }
             match result {
@@ -276,7 +309,12 @@ impl Reactor {
                 Target::Request(ri, id) => {
                     if self.reqs.get(ri).is_some_and(|r| r.id.0 == id) {
                         let after = self.reqs[ri].t.total.unwrap_or_default();
-                        self.abort_request(ri, Error::timeout(crate::error::Phase::Total, after), now, h);
+                        self.abort_request(
+                            ri,
+                            Error::timeout(crate::error::Phase::Total, after),
+                            now,
+                            h,
+                        );
                     }
                 }
                 Target::RateRefill => {
@@ -294,15 +332,31 @@ impl Reactor {
             for cmd in std::mem::take(&mut self.ctl.commands) {
                 match cmd {
                     Command::Submit(id, r) => {
+                        let r = *r;
                         let url = r.url.to_string();
                         if let Err(e) = r.validate().and_then(|()| self.submit(id, r, now)) {
-                            let stats = crate::event::Stats { final_url: url.clone(), ..Default::default() };
-                            h(&mut self.ctl, Event::Failed { id, error: e.with_url(&url), stats });
+                            let stats = crate::event::Stats {
+                                final_url: url.clone(),
+                                ..Default::default()
+                            };
+                            h(
+                                &mut self.ctl,
+                                Event::Failed {
+                                    id,
+                                    error: e.with_url(&url),
+                                    stats,
+                                },
+                            );
                         }
                     }
                     Command::Cancel(id) => {
                         if let Some(&ri) = self.ids.get(&id.0) {
-                            self.abort_request(ri, Error::new(ErrorKind::Cancelled, "cancelled by the caller"), now, h);
+                            self.abort_request(
+                                ri,
+                                Error::new(ErrorKind::Cancelled, "cancelled by the caller"),
+                                now,
+                                h,
+                            );
                         }
                     }
                     Command::Pause(id) => {
@@ -341,8 +395,7 @@ impl Reactor {
     /// Admit queued requests, origin by origin in round-robin, within the limits.
     fn admit(&mut self, now: Instant, h: &mut Handler<'_>) {
         while let Some(oi) = self.pool.pop_ready() {
-            loop {
-                let Some(&ri) = self.pool.get(oi).queue.front() else { break };
+            while let Some(&ri) = self.pool.get(oi).queue.front() {
                 if !self.reqs[ri].force_fresh {
                     if let Some(ci) = self.take_idle(oi, now) {
                         self.pool.get_mut(oi).queue.pop_front();
@@ -353,7 +406,10 @@ impl Reactor {
                 if self.pool.get(oi).open >= self.config.max_per_origin.max(1) {
                     break; // listed again when one of its connections frees
                 }
-                let cap = self.fd_cap.unwrap_or(usize::MAX).min(self.config.max_connections.max(1));
+                let cap = self
+                    .fd_cap
+                    .unwrap_or(usize::MAX)
+                    .min(self.config.max_connections.max(1));
                 if self.open_total >= cap && !self.close_oldest_idle() {
                     self.pool.unpop_ready(oi);
                     return;
@@ -413,7 +469,9 @@ impl Reactor {
     /// Move a connection to a new state: the one place transitions happen, so the
     /// timer the state needs is always armed.
     fn set_state(&mut self, ci: usize, state: ConnState, now: Instant) {
-        let Some(c) = self.conns.get_mut(ci) else { return };
+        let Some(c) = self.conns.get_mut(ci) else {
+            return;
+        };
         if cfg!(debug_assertions) && std::env::var_os("VOLLEY_TRACE").is_some() {
             eprintln!("volley: conn {ci}: {} -> {}", c.state.name(), state.name());
         }
@@ -427,7 +485,10 @@ impl Reactor {
     fn arm_conn(&mut self, ci: usize) {
         let Some((at, _)) = self.conn_deadline(ci) else {
             debug_assert!(
-                self.conns.get(ci).is_none_or(|c| matches!(c.state, ConnState::Resolving { .. } | ConnState::Closed)),
+                self.conns.get(ci).is_none_or(|c| matches!(
+                    c.state,
+                    ConnState::Resolving { .. } | ConnState::Closed
+                )),
                 "a wait without a timer"
             );
             return;
