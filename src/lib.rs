@@ -10,6 +10,10 @@ pub mod headers;
 pub mod request;
 
 pub(crate) mod proto;
+// TEMP: expose the resolver for the dns branch; dropped at merge (the reactor owns reactor/mod.rs).
+pub(crate) mod reactor {
+    pub(crate) mod resolver;
+}
 
 #[doc(hidden)]
 pub mod fuzzing;
