@@ -197,3 +197,48 @@ fn odd_octets_are_escaped() {
     let msg = parse(&m).expect("parse");
     assert_eq!(msg.questions[0].name.0, "a\\046b");
 }
+
+#[test]
+fn corpus_seeds_mean_what_their_names_say() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/dns_message");
+    let read = |f: &str| std::fs::read(dir.join(f)).expect("seed file");
+    let addrs = |f: &str, name: &str, qtype| match outcome(
+        &parse(&read(f)).expect(f),
+        &Name::from_text(name).expect("n"),
+        qtype,
+    ) {
+        Outcome::Addresses { addrs, ttl } => (addrs, ttl),
+        o => panic!("{f}: {o:?}"),
+    };
+    assert_eq!(
+        addrs("seed-a-answer", "example.com", QType::A).0,
+        vec![IpAddr::from([192, 0, 2, 1])]
+    );
+    let (v6, ttl) = addrs("seed-aaaa-two", "v6.example", QType::Aaaa);
+    assert_eq!((v6.len(), ttl), (2, 30));
+    assert_eq!(
+        addrs("seed-cname-chain", "www.example.com", QType::A),
+        (vec![IpAddr::from([198, 51, 100, 7])], 60)
+    );
+    let nx = parse(&read("seed-nxdomain-soa")).expect("nx");
+    assert_eq!(
+        outcome(&nx, &Name::from_text("nx.example").expect("n"), QType::A),
+        Outcome::NxDomain { neg_ttl: Some(15) }
+    );
+    assert!(parse_header(&read("seed-truncated-tc")).expect("tc").tc);
+    assert_eq!(
+        parse(&read("seed-servfail")).map(|m| m.header.rcode),
+        Ok(RCODE_SERVFAIL)
+    );
+    assert_eq!(
+        parse(&read("seed-edns-opt")).map(|m| m.additional[0].rtype),
+        Ok(TYPE_OPT)
+    );
+    for bad in [
+        "seed-pointer-loop",
+        "seed-forward-pointer",
+        "seed-bad-rdlength",
+    ] {
+        assert!(parse(&read(bad)).is_err(), "{bad}");
+    }
+}
