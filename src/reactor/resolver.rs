@@ -230,7 +230,7 @@ impl Resolver {
                             lookup.handle_transport_error(
                                 tag,
                                 DnsFailure::Timeout,
-                                &format!("{server}: {e}"),
+                                &format!("query to {server} failed: {e}"),
                                 now,
                                 ids,
                             );
@@ -253,7 +253,7 @@ impl Resolver {
                     lookup.handle_transport_error(
                         tag,
                         DnsFailure::Timeout,
-                        &format!("TCP to {server}: {e}"),
+                        &format!("TCP query to {server} failed: {e}"),
                         now,
                         ids,
                     );
@@ -855,6 +855,25 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Dns(DnsFailure::Timeout));
         assert!(
             err.message().contains(&silent.addr.to_string()),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn closed_port_fails_fast_without_waiting_for_the_timeout() {
+        // Nothing listens there: the kernel reports ICMP port unreachable on the
+        // connected socket, which ends that try at once.
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr");
+        let mut e = env(&[closed], "options timeout:5 attempts:2\n");
+        let t0 = Instant::now();
+        let err = e.one("x.test").expect_err("no server");
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        assert!(
+            err.message().contains(&closed.to_string()),
             "{}",
             err.message()
         );
