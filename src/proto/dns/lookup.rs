@@ -662,52 +662,6 @@ fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
     }
 }
 
-/// Fuzz helper: feeds `data` to a lookup whose IDs and question match it where possible,
-/// as a UDP answer and as a TCP stream split in two; nothing may panic.
-pub(crate) fn fuzz_feed(data: &[u8]) {
-    struct Fixed(u16);
-    impl IdSource for Fixed {
-        fn next_id(&mut self) -> u16 {
-            self.0
-        }
-    }
-    let id = wire::parse_header(data).map_or(0, |h| h.id);
-    let host = match wire::parse_question(data) {
-        Ok(q) if Name::from_text(&q.name.0).is_ok() => format!("{}.", q.name.0),
-        _ => "example.com.".to_string(),
-    };
-    let server: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 53));
-    let conf = ResolvConf {
-        nameservers: vec![server],
-        ..ResolvConf::default()
-    };
-    let mut ids = Fixed(id);
-    let now = Instant::now();
-    let mut lookup = Lookup::new(&host, &conf, 0, now, &mut ids);
-    for _ in 0..8 {
-        let Some(t) = lookup.poll_transmit() else {
-            break;
-        };
-        match t.transport {
-            Transport::Udp => lookup.handle_datagram(t.tag, server, data, now, &mut ids),
-            Transport::Tcp => {
-                let mut framed = (data.len() as u16).to_be_bytes().to_vec();
-                framed.extend_from_slice(data);
-                let (a, b) = framed.split_at(framed.len() / 2);
-                lookup.handle_tcp_data(t.tag, a, now, &mut ids);
-                lookup.handle_tcp_data(t.tag, b, now, &mut ids);
-            }
-        }
-    }
-    let mut t = now;
-    while let Some(d) = lookup.poll_timeout() {
-        t = t.max(d);
-        lookup.handle_timeout(t, &mut ids);
-        while lookup.poll_transmit().is_some() {}
-    }
-    let _ = lookup.poll_result();
-}
-
 #[cfg(test)]
 #[path = "lookup_tests.rs"]
 mod tests;

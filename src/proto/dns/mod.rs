@@ -66,6 +66,8 @@ impl IdSource for SystemIds {
 /// Parses arbitrary bytes as a response and touches every accessor; must never panic.
 pub(crate) fn fuzz_entry(data: &[u8]) {
     let _ = wire::parse_header(data);
+    // The lookup machine must survive the same bytes as a UDP answer and over TCP.
+    fuzz_feed(data);
     let Ok(msg) = wire::parse(data) else { return };
     let h = msg.header;
     let _ = (h.id, h.qr, h.opcode, h.aa, h.tc, h.rd, h.ra, h.rcode);
@@ -87,6 +89,55 @@ pub(crate) fn fuzz_entry(data: &[u8]) {
         assert!(r.ttl < 0x8000_0000);
         let _ = (&r.name, r.rtype, r.class, &r.data);
     }
-    // The lookup machine must also survive the same bytes as a UDP answer and over TCP.
-    lookup::fuzz_feed(data);
+}
+
+/// Fuzz helper: feeds `data` to a lookup whose IDs and question match it where possible,
+/// as a UDP answer and as a TCP stream split in two; nothing may panic.
+fn fuzz_feed(data: &[u8]) {
+    use lookup::{Lookup, Transport};
+    use std::net::SocketAddr;
+    use std::time::Instant;
+    use sysconf::ResolvConf;
+    use wire::Name;
+    struct Fixed(u16);
+    impl IdSource for Fixed {
+        fn next_id(&mut self) -> u16 {
+            self.0
+        }
+    }
+    let id = wire::parse_header(data).map_or(0, |h| h.id);
+    let host = match wire::parse_question(data) {
+        Ok(q) if Name::from_text(&q.name.0).is_ok() => format!("{}.", q.name.0),
+        _ => "example.com.".to_string(),
+    };
+    let server: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 53));
+    let conf = ResolvConf {
+        nameservers: vec![server],
+        ..ResolvConf::default()
+    };
+    let mut ids = Fixed(id);
+    let now = Instant::now();
+    let mut lookup = Lookup::new(&host, &conf, 0, now, &mut ids);
+    for _ in 0..8 {
+        let Some(t) = lookup.poll_transmit() else {
+            break;
+        };
+        match t.transport {
+            Transport::Udp => lookup.handle_datagram(t.tag, server, data, now, &mut ids),
+            Transport::Tcp => {
+                let mut framed = (data.len() as u16).to_be_bytes().to_vec();
+                framed.extend_from_slice(data);
+                let (a, b) = framed.split_at(framed.len() / 2);
+                lookup.handle_tcp_data(t.tag, a, now, &mut ids);
+                lookup.handle_tcp_data(t.tag, b, now, &mut ids);
+            }
+        }
+    }
+    let mut t = now;
+    while let Some(d) = lookup.poll_timeout() {
+        t = t.max(d);
+        lookup.handle_timeout(t, &mut ids);
+        while lookup.poll_transmit().is_some() {}
+    }
+    let _ = lookup.poll_result();
 }
