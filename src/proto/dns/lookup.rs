@@ -14,7 +14,9 @@
 //! - A truncated answer (TC, RFC 1035 §4.2.1) is asked again over TCP to the same server
 //!   with the 2-octet length prefix of RFC 1035 §4.2.2.
 //! - RFC 8305 §3 "resolution delay": when one family has addresses and the other has not
-//!   answered, the result is given 50 ms later with what is there.
+//!   answered, the result is given 50 ms later with what is there. Unlike §3, a positive
+//!   AAAA also waits the 50 ms for A: the result is handed over once, and IPv6 alone would
+//!   lose the IPv4 fallback Happy Eyeballs needs.
 //! - Anti-spoofing, RFC 5452 §9.1: an answer counts only if it comes from the server asked,
 //!   carries the query's random ID and echoes its question; anything else is dropped and
 //!   counted, and the query keeps waiting.
