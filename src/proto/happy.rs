@@ -9,9 +9,6 @@
 //!   asking this planner then).
 //! - §3's resolution delay lives in the DNS lookup (`proto::dns::lookup`).
 
-// Called by the connection code on the reactor branch; until that is merged, only tests.
-#![allow(dead_code)]
-
 use crate::error::Error;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -74,7 +71,7 @@ impl HappyEyeballs {
 
     /// The address to start connecting to now, if one is due. Call until `None`.
     pub(crate) fn poll_start(&mut self, now: Instant) -> Option<SocketAddr> {
-        if !self.next_at.is_some_and(|t| now >= t) {
+        if self.next_at.is_none_or(|t| now < t) {
             return None;
         }
         let addr = *self.addrs.get(self.next)?;

@@ -247,12 +247,7 @@ impl Reactor {
                 break Ok(());
             }
             match tls.read_tls(sock) {
-                Ok(0) => {
-                    break Err(Error::new(
-                        ErrorKind::Tls(crate::error::TlsFailure::Protocol),
-                        "connection closed during the TLS handshake",
-                    ))
-                }
+                Ok(0) => break Err(crate::proto::tls::TlsSession::handshake_eof_error()),
                 Ok(_) => {
                     if let Err(e) = tls.process() {
                         // Tell the server why (the alert rustls queued), best effort.
@@ -282,6 +277,7 @@ impl Reactor {
                 return;
             };
             self.reqs[ri].stats.tls = now.saturating_duration_since(c.since);
+            self.reqs[ri].stats.tls_resumed = c.tls.as_ref().is_some_and(|t| t.was_resumed());
             self.conns[ci].waiting_req = None;
             self.begin_exchange(ci, ri, false, now, h);
         }

@@ -16,10 +16,6 @@
 //! Tokens are `DNS_TOKEN_BASE + socket index`, so the reactor can route events with
 //! [`Resolver::owns`] without knowing anything else about DNS.
 
-// The reactor that calls this is written on another branch; until it is merged, the
-// resolver is reached only from its tests.
-#![allow(dead_code)]
-
 use crate::config::DnsConfig;
 use crate::error::{DnsFailure, Error, ErrorKind};
 use crate::proto::dns::cache::{self, Cache, Cached};
@@ -313,6 +309,7 @@ impl Resolver {
     }
 
     /// Answers dropped because their source, ID or question did not match (RFC 5452).
+    #[cfg(test)]
     pub(crate) fn spoofed_dropped(&self) -> u64 {
         self.spoofed
     }

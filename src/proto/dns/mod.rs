@@ -7,10 +7,6 @@
 //! off-path attacker cannot predict, so they come from the OS through `ring` (named here
 //! only), behind the [`IdSource`] trait so tests can script them.
 
-// The reactor that calls the resolver is written on another branch; until it is merged,
-// parts of this module are only reached from tests.
-#![allow(dead_code)]
-
 pub(crate) mod cache;
 pub(crate) mod lookup;
 pub(crate) mod sysconf;

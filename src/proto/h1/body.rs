@@ -72,6 +72,7 @@ impl BodyDecoder {
     }
 
     /// The body is delimited by the connection closing.
+    #[cfg(test)]
     pub(crate) fn is_close_delimited(&self) -> bool {
         matches!(self.kind, Kind::Close { .. })
     }

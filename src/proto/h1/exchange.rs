@@ -211,6 +211,7 @@ impl Exchange {
     }
 
     /// Why the connection must close after this exchange, if it must (data, not flags).
+    #[cfg(test)]
     pub(crate) fn close_reason(&self) -> Option<CloseReason> {
         self.close
     }

@@ -13,9 +13,6 @@
 //!  exchange.rs  RecvHead -> RecvBody(BodyDecoder) -> Done    (RFC 9112 §9.3)
 //! ```
 
-// Used by the reactor, merged separately.
-#![allow(dead_code)]
-
 pub(crate) mod body;
 pub(crate) mod chunked;
 pub(crate) mod drive;

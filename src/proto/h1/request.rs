@@ -217,6 +217,7 @@ impl RequestWriter {
     }
 
     /// All head bytes have been advanced past.
+    #[cfg(test)]
     pub(crate) fn head_written(&self) -> bool {
         self.head_left == 0
     }
