@@ -376,7 +376,7 @@ impl TlsSession {
 
     /// Limit on bytes buffered for sending (plaintext queued before the handshake ends
     /// plus TLS records not yet written); `None` = unlimited.
-    #[cfg_attr(not(test), allow(dead_code))] // for the zero-copy and memory work of the benchmark issue
+    #[allow(dead_code)] // for the memory work of the benchmark issue
     pub(crate) fn set_buffer_limit(&mut self, bytes: Option<usize>) {
         self.conn.set_buffer_limit(bytes);
     }
