@@ -212,9 +212,7 @@ start_nginx
 setup_out
 ulimit -n 16384 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 1,000-connection scenarios
 
-if [[ ! -x $VOLLEY ]]; then
-  log "volley binary not found at $VOLLEY -- SKIPPING volley (build with: cargo build --release)"
-fi
+# (bench.py prints a visible SKIPPED line if $VOLLEY does not exist.)
 
 # Not exec: the EXIT trap must still run after Python finishes.
 python3 "$HERE/bench.py" "$@"
