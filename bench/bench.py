@@ -260,6 +260,19 @@ def clean_dir(d: Path) -> None:
     d.mkdir(parents=True)
 
 
+def client_env() -> dict[str, str]:
+    """A hermetic environment: an empty HOME (no ~/.curlrc, ~/.wget2rc, ~/.aria2/,
+    and no OCSP/HSTS caches carried from one run to the next, e.g. wget2 writes
+    ~/.wget-ocsp), and no proxy or CA variables that would change the peers' paths."""
+    home = WORK / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    drop = ("proxy", "curl_", "wget", "ssl_cert", "xdg_")
+    env = {k: v for k, v in ENV.items() if not any(d in k.lower() for d in drop)}
+    env["HOME"] = str(home)
+    return env
+
+
 def run_measured(argv: list[str], logf: Path, timeout: float) -> dict:
     """Run argv pinned to CLIENT_CPU under GNU time; wall from our own monotonic clock
     (GNU time's %e has 10 ms resolution), CPU and peak RSS from the kernel's rusage."""
@@ -267,11 +280,12 @@ def run_measured(argv: list[str], logf: Path, timeout: float) -> dict:
     tfile.unlink(missing_ok=True)
     cmd = ["taskset", "-c", CLIENT_CPU, "/usr/bin/time", "-f", "TIME %e %U %S %M", "-o", str(tfile)] + argv
     timed_out = False
+    env = client_env()
     with open(logf, "wb") as lf:
         t0 = time.monotonic()
         # Own session: on timeout or Ctrl-C we kill exactly this client's group.
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+                             start_new_session=True, env=env)
         try:
             rc = p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
