@@ -384,7 +384,7 @@ def run_scenario(scen: Scenario, clients: list[str], runs: int, quick: bool) -> 
         return rows
 
     corpus = scen.quick_corpus if (quick and scen.quick_corpus) else scen.corpus
-    job = corpus_job(f"{scen.name}-{n}", corpus, n, scen.tls, slow=(scen.kind == "slow"))
+    job = corpus_job(f"{scen.name}-{n}x{human(CORPORA[corpus][1])}", corpus, n, scen.tls, slow=(scen.kind == "slow"))
     job.write(out)
     base = None
     if scen.kind == "slow":
@@ -404,6 +404,13 @@ def run_scenario(scen: Scenario, clients: list[str], runs: int, quick: bool) -> 
             rows.append(row)
             log(f"{scen.name} run {r}/{runs} {c:7s} {fmt_row(row)}")
     return rows
+
+
+def human(n: int) -> str:
+    for unit, k in (("G", GiB), ("M", MiB), ("K", KiB)):
+        if n >= k and n % k == 0:
+            return f"{n // k}{unit}"
+    return f"{n}B"
 
 
 def fmt_row(r: dict) -> str:
