@@ -510,7 +510,8 @@ def write_report(rows: list[dict], args, started: str) -> str:
     lines = [
         "# volley benchmark results",
         "",
-        f"- started {started} UTC, {args.runs} run(s) per client, {'QUICK sizes' if args.quick else 'full sizes'}",
+        f"- started {started} UTC, {args.runs} run(s) per client, {'QUICK sizes' if args.quick else 'full sizes'}"
+        + (" -- INTERRUPTED, partial" if getattr(args, "interrupted", False) else ""),
         f"- host: {os.uname().nodename} {os.uname().release}, {os.cpu_count()} CPUs; nginx on CPU "
         f"{ENV.get('SERVER_CPU', '0')}, clients on CPU {CLIENT_CPU}",
         f"- {tool_versions()}",
@@ -548,7 +549,13 @@ def write_report(rows: list[dict], args, started: str) -> str:
 
 
 # ------------------------------------------------------------------------ main
+def _on_term(_sig, _frame):
+    # run.sh forwards SIGTERM/Ctrl-C here (background jobs of a script ignore SIGINT).
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _on_term)
     ap = argparse.ArgumentParser(description="volley vs curl/aria2c/wget2 on a local nginx "
                                  "(run via bench/run.sh, which starts the server)")
     ap.add_argument("--quick", action="store_true",
@@ -593,9 +600,12 @@ def main() -> int:
             rows += run_scenario(scen, peers, args.runs, args.quick)
     except KeyboardInterrupt:
         log("interrupted: reporting the runs finished so far")
+        args.interrupted = True
     md = write_report(rows, args, started)
     print(md)
     log(f"wrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.csv'}")
+    if getattr(args, "interrupted", False):
+        return 130
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 

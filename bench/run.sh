@@ -75,6 +75,7 @@ export CA_PEM=$BENCH_DIR/tls/ca.pem
 # ---------------------------------------------------------------- nginx
 NGX=$BENCH_DIR/nginx
 NGINX_PID=
+PY_PID=
 
 write_nginx_conf() {
   mkdir -p "$NGX" "$BENCH_DIR/corpus"
@@ -195,6 +196,10 @@ setup_out() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ -n ${PY_PID:-} ]] && kill -0 "$PY_PID" 2>/dev/null; then
+    kill -TERM "$PY_PID" 2>/dev/null || true
+    wait "$PY_PID" 2>/dev/null || true
+  fi
   stop_nginx
   [[ -n $OUT_SHM ]] && rm -rf "$OUT_SHM"
   [[ -n $OUT_MOUNTED ]] && umount "$OUT_MOUNTED"
@@ -214,5 +219,13 @@ ulimit -n 16384 2>/dev/null || ulimit -n "$(ulimit -Hn)"   # 1,000-connection sc
 
 # (bench.py prints a visible SKIPPED line if $VOLLEY does not exist.)
 
-# Not exec: the EXIT trap must still run after Python finishes.
-python3 "$HERE/bench.py" "$@"
+# In the background + wait, not exec and not foreground: bash runs a trap only
+# after its foreground child exits, so a `kill -TERM` of this script would otherwise
+# sit until the whole benchmark ended.  cleanup() forwards TERM to Python, which
+# kills the running client and writes a partial report before nginx is stopped.
+python3 "$HERE/bench.py" "$@" &
+PY_PID=$!
+rc=0
+wait "$PY_PID" || rc=$?
+PY_PID=
+exit "$rc"
