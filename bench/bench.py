@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -329,22 +330,36 @@ class ConnSampler:
         self._t.join()
 
 
+def nginx_accepts() -> int | None:
+    """nginx's total accepted connections (stub_status); None if unavailable."""
+    try:
+        url = f"http://127.0.0.1:{PORTS[(False, False)]}/nginx_status"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return int(r.read().decode().splitlines()[2].split()[0])
+    except Exception:
+        return None
+
+
 def one_run(scen: Scenario, client: str, run: int, job: Job, out: Path, timeout: float,
             sample_port: int | None = None) -> dict:
     clean_dir(out)
     logf = WORK / "logs" / f"{job.label}.{client}.{run}.log"
     logf.parent.mkdir(exist_ok=True)
     argv = client_argv(client, job, out, scen.par, scen.tls)
+    acc0 = nginx_accepts()
     if sample_port:
         with ConnSampler(sample_port) as smp:
             r = run_measured(argv, logf, timeout)
         r["peak_conns"] = smp.peak
     else:
         r = run_measured(argv, logf, timeout)
+    acc1 = nginx_accepts()
+    # -1: the status request that read acc0 was itself a new connection.
+    opened = acc1 - acc0 - 1 if acc0 is not None and acc1 is not None else None
     row = {"scenario": scen.name, "job": job.label, "client": client, "run": run,
            "wall_s": round(r["wall"], 4), "user_s": r["user"], "sys_s": r["sys"],
            "rss_kib": r["rss_kib"], "conns": effective_conns(client, scen.par),
-           "peak_conns": r.get("peak_conns"),
+           "peak_conns": r.get("peak_conns"), "opened": opened,
            "files": 0, "bytes": 0, "status": "ok", "reason": ""}
     if r["timed_out"]:
         row.update(status="FAILED", reason=f"timeout after {timeout:.0f}s")
@@ -452,7 +467,9 @@ def summarize(rows: list[dict], quick: bool) -> list[dict]:
              "cpu": [r["user_s"] + r["sys_s"] for r in ok if r["user_s"] is not None],
              "rss": [r["rss_kib"] / 1024 for r in ok if r["rss_kib"]],
              "reasons": sorted({r["reason"] for r in rs if r["reason"]}),
-             "rate": "", "rate_val": None, "metric": None}
+             "rate": "", "metric": None}
+        op = [r["opened"] for r in ok if r.get("opened") is not None]
+        s["opened"] = f"{statistics.median(op):.0f}" if op else "—"
         if scen.kind == "fetch" and ok:
             nbytes = ok[0]["bytes"]
             nfiles = ok[0]["files"]
@@ -518,13 +535,13 @@ def write_report(rows: list[dict], args, started: str) -> str:
         "- cells: median (min–max) over runs that passed verification; ratio = client / curl "
         "on wall time (slow: on KiB/conn) -- lower is better",
         "",
-        "| scenario | client | wall s | cpu s | rss MiB | rate | ratio vs curl | runs ok |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | client | wall s | cpu s | rss MiB | rate | ratio vs curl | conns opened | runs ok |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summ:
         okcell = f"{s['ok']}/{s['n']}" + ("" if s["ok"] == s["n"] else f" **FAILED {s['n'] - s['ok']}**")
         lines.append(f"| {s['job']} | {s['client']} | {spread(s['wall'], '.2f')} | {spread(s['cpu'], '.2f')} | "
-                     f"{spread(s['rss'], '.1f')} | {s['rate'] or '—'} | {s['ratio']} | {okcell} |")
+                     f"{spread(s['rss'], '.1f')} | {s['rate'] or '—'} | {s['ratio']} | {s['opened']} | {okcell} |")
     fails = [s for s in summ if s["reasons"]]
     if fails:
         lines += ["", "Failures:"]
@@ -538,7 +555,7 @@ def write_report(rows: list[dict], args, started: str) -> str:
     (RESULTS / "latest.md").write_text(md)
 
     cols = ["scenario", "job", "client", "run", "status", "wall_s", "user_s", "sys_s", "rss_kib",
-            "baseline_rss_kib", "conns", "peak_conns", "files", "bytes", "reason"]
+            "baseline_rss_kib", "conns", "peak_conns", "opened", "files", "bytes", "reason"]
     for path in (RESULTS / "latest.csv", RESULTS / "history" / f"{started.replace(' ', 'T')}.csv"):
         path.parent.mkdir(exist_ok=True)
         with open(path, "w", newline="") as f:

@@ -125,6 +125,9 @@ http {
     listen 127.0.0.1:$PORT_HTTP;
     listen 127.0.0.1:$PORT_HTTPS ssl;
     server_name localhost;
+    # Accepted-connection counter, read by bench.py around each run to show how
+    # many connections a client opened (i.e. whether it reuses keep-alive).
+    location = /nginx_status { stub_status; allow 127.0.0.1; deny all; }
     location ~ ^/huge/[0-9]+-(tiny-[0-9]+\.bin)\$ { alias $BENCH_DIR/corpus/tiny/\$1; }
   }
   # Slow server: every response trickles at 50 KB/s, so 1,000 downloads are all in
@@ -181,7 +184,8 @@ OUT_SHM=
 setup_out() {
   local avail_kib
   avail_kib=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2{print $4}')
-  if [[ -n $avail_kib && $avail_kib -ge $((3 * 1024 * 1024)) ]]; then
+  # OUT_TMPFS=mount forces the private mount (to test that path).
+  if [[ ${OUT_TMPFS:-} != mount && -n $avail_kib && $avail_kib -ge $((3 * 1024 * 1024)) ]]; then
     OUT_SHM=$(mktemp -d /dev/shm/volley-bench-out.XXXXXX)
     export OUT_ROOT=$OUT_SHM
   else
