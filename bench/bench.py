@@ -573,7 +573,7 @@ def _on_term(_sig, _frame):
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _on_term)
-    ap = argparse.ArgumentParser(description="volley vs curl/aria2c/wget2 on a local nginx "
+    ap = argparse.ArgumentParser(prog="bench/run.sh", description="volley vs curl/aria2c/wget2 on a local nginx "
                                  "(run via bench/run.sh, which starts the server)")
     ap.add_argument("--quick", action="store_true",
                     help="smaller sizes: 2,000 small, 200 medium, 256 MiB large, 200,000-URL huge list")

@@ -33,7 +33,7 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 ensure_deps() {
   local missing=() pair cmd pkg
   for pair in nginx:nginx curl:curl aria2c:aria2 wget2:wget2 /usr/bin/time:time \
-              openssl:openssl taskset:util-linux python3:python3; do
+              openssl:openssl taskset:util-linux ss:iproute2 python3:python3; do
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done
@@ -173,7 +173,9 @@ start_nginx() {
   for _ in $(seq 50); do [[ -s $NGX/nginx.pid ]] && break; sleep 0.1; done
   NGINX_PID=$(cat "$NGX/nginx.pid")
   ours "$NGINX_PID" || { log "nginx did not start; see $NGX/error.log"; exit 1; }
-  log "nginx pid $NGINX_PID on CPU $SERVER_CPU: http :$PORT_HTTP https :$PORT_HTTPS slow :$PORT_SLOW_HTTP/:$PORT_SLOW_HTTPS"
+  local w cpus=""
+  for w in $(pgrep -P "$NGINX_PID"); do cpus+=" $(taskset -cp "$w" | awk '{print $NF}')"; done
+  log "nginx pid $NGINX_PID (workers on CPU$cpus): http :$PORT_HTTP https :$PORT_HTTPS slow :$PORT_SLOW_HTTP/:$PORT_SLOW_HTTPS"
 }
 
 # ---------------------------------------------------------------- output tmpfs
