@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 mod checksum;
+mod glob;
 mod shard;
 
 fn main() {}
