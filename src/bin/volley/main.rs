@@ -9,6 +9,7 @@
 
 mod checksum;
 mod glob;
+mod input;
 mod shard;
 
 fn main() {}
