@@ -10,10 +10,23 @@
 // `clippy --all-targets`) keeps `unwrap_used` so user input never panics.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod args;
 mod checksum;
 mod glob;
 mod input;
 mod naming;
 mod shard;
 
-fn main() {}
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with status 2.
+    let args = args::Args::parse();
+    if let Err(e) = args.validate() {
+        eprintln!("volley: {e}");
+        return ExitCode::from(2);
+    }
+    eprintln!("volley: the download driver is not written yet");
+    ExitCode::from(2)
+}
