@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod args;
+mod backoff;
 mod checksum;
 mod glob;
 mod input;
