@@ -16,6 +16,7 @@ mod checksum;
 mod glob;
 mod input;
 mod naming;
+mod output;
 mod report;
 mod shard;
 

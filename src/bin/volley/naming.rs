@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use url::Url;
+use volley::Url;
 
 /// Longest file name produced, in bytes.
 pub const MAX_NAME_BYTES: usize = 200;
