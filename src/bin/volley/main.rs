@@ -17,6 +17,7 @@ mod glob;
 mod input;
 mod naming;
 mod output;
+mod progress;
 mod report;
 mod shard;
 
