@@ -150,6 +150,14 @@ impl Glob {
         Ok(Glob { parts, count })
     }
 
+    /// A pattern taken literally (`-g`): it expands to itself.
+    pub fn literal(s: &str) -> Glob {
+        Glob {
+            parts: vec![Part::Literal(s.to_string())],
+            count: 1,
+        }
+    }
+
     /// How many URLs the pattern expands to.
     pub fn count(&self) -> u64 {
         self.count

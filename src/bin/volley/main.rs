@@ -20,6 +20,7 @@ mod output;
 mod progress;
 mod report;
 mod shard;
+mod sources;
 
 use clap::Parser;
 use std::process::ExitCode;
