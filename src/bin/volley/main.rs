@@ -12,6 +12,7 @@
 
 mod args;
 mod backoff;
+mod cat;
 mod checksum;
 mod glob;
 mod input;
