@@ -20,6 +20,7 @@ mod naming;
 mod output;
 mod progress;
 mod report;
+mod resume;
 mod shard;
 mod sources;
 
