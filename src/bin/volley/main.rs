@@ -22,6 +22,7 @@ mod progress;
 mod report;
 mod resume;
 mod shard;
+mod sink;
 mod sources;
 
 use clap::Parser;
