@@ -14,6 +14,7 @@ mod args;
 mod backoff;
 mod cat;
 mod checksum;
+mod delay_queue;
 mod glob;
 mod input;
 mod naming;
