@@ -137,6 +137,16 @@ impl<R: BufRead> InputReader<R> {
     }
 }
 
+/// Open the `-i` argument: `-` is stdin, anything else a file (the error names it).
+pub fn open(path: &str) -> Result<Box<dyn BufRead>, String> {
+    if path == "-" {
+        return Ok(Box::new(io::BufReader::new(io::stdin())));
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open input file {path:?}: {e}"))?;
+    Ok(Box::new(io::BufReader::new(file)))
+}
+
 fn is_indented(s: &str) -> bool {
     s.starts_with([' ', '\t'])
 }

@@ -158,3 +158,18 @@ fn read_errors_stop_iteration() {
         .as_ref()
         .is_err_and(|e| e.to_string().contains("read error: disk on fire")));
 }
+
+#[test]
+fn open_names_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("urls.txt");
+    std::fs::write(&path, "http://a/\n").unwrap();
+    let items: Vec<_> = InputReader::new(open(path.to_str().unwrap()).unwrap()).collect();
+    assert_eq!(items.len(), 1);
+    let missing = tmp.path().join("missing.txt");
+    let e = open(missing.to_str().unwrap()).err().unwrap();
+    assert!(
+        e.starts_with("cannot open input file") && e.contains("missing.txt"),
+        "{e}"
+    );
+}
