@@ -48,7 +48,8 @@ fn serve(stream: TcpStream) {
                 break;
             }
         }
-        let n = line.split(' ').nth(1).and_then(|p| p.strip_prefix("/f/")).and_then(|n| n.parse::<usize>().ok());
+        let n =
+            line.split(' ').nth(1).and_then(|p| p.strip_prefix("/f/")).and_then(|n| n.parse::<usize>().ok());
         let response = match n {
             Some(n) if n < FILES => {
                 let body = content(n);
@@ -88,7 +89,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(f);
     let out = dir.join("out");
     println!("serving {FILES} files on http://{addr}/ ; downloading into {}", out.display());
-    let status = Command::new(&volley).arg("-i").arg(&list).arg("-P").arg(&out).args(["-j", "32", "--per-host", "32"]).status()?;
+    let status = Command::new(&volley)
+        .arg("-i")
+        .arg(&list)
+        .arg("-P")
+        .arg(&out)
+        .args(["-j", "32", "--per-host", "32"])
+        .status()?;
     let mut bad = 0;
     for n in 0..FILES {
         let mut got = Vec::new();

@@ -38,13 +38,8 @@ pub(crate) struct Busy {
 }
 
 pub(crate) enum ConnState {
-    Resolving {
-        lookup: LookupId,
-    },
-    Connecting {
-        he: Box<HappyEyeballs>,
-        attempts: Vec<Attempt>,
-    },
+    Resolving { lookup: LookupId },
+    Connecting { he: Box<HappyEyeballs>, attempts: Vec<Attempt> },
     Handshaking,
     Busy(Box<Busy>),
     Idle,
