@@ -235,6 +235,107 @@ impl Reactor {
 
     /// Remove an ending request from the tables, with its final timings.
     fn take_request(&mut self, ri: usize, now: Instant) -> super::req::Req {
+        let mut req = self.reqs.remove(ri);
+        self.ids.remove(&req.id.0);
+        req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
+        req.stats.final_url = req.url.to_string();
+        req
+    }
+
+    /// Give a connection back after an exchange: to the next queued request of its
+    /// origin, to the idle pool, or closed.
+    pub(super) fn release_conn(&mut self, ci: usize, keep: bool, now: Instant, h: &mut Handler<'_>) {
+        if !self.conns.contains(ci) {
+            return;
+        }
+        if !keep {
+            self.close_conn(ci, now);
+            return;
+        }
+        let oi = self.conns[ci].origin;
+        let next = self.pool.get(oi).queue.front().copied().filter(|&r| !self.reqs[r].force_fresh);
+        if let Some(ri) = next {
+            self.pool.get_mut(oi).queue.pop_front();
+            self.begin_exchange(ci, ri, true, now, h);
+            return;
+        }
+        let o = self.pool.get_mut(oi);
+        if o.idle.len() >= self.config.pool_max_idle_per_origin {
+            self.close_conn(ci, now);
+            return;
+        }
+        o.idle.push(ci);
+        self.set_state(ci, ConnState::Idle, now);
+        self.pool.mark_ready(oi);
+    }
+
+    /// The transport ended while an exchange was running.
+    pub(super) fn on_eof(&mut self, ci: usize, clean: bool, now: Instant, h: &mut Handler<'_>) {
+        let c = &mut self.conns[ci];
+        let is_tls = c.tls.is_some();
+        let ConnState::Busy(busy) = &mut c.state else {
+            self.close_conn(ci, now);
+            return;
+        };
+        let ri = busy.req;
+        let close_delimited = busy.exchange.is_close_delimited();
+        match busy.exchange.handle_eof() {
+            Ok(_) if is_tls && !clean && close_delimited => {
+                // RFC 8446 §6.1: without close_notify the end of a close-delimited body
+                // may be an attacker's truncation.
+                let e = crate::proto::tls::TlsSession::truncation_error();
+                self.exchange_failed(ci, e, false, now, h);
+            }
+            Ok(_) => {
+                self.reqs[ri].conn = None;
+                if self.reqs[ri].redirect.is_some() {
+                    self.follow_redirect(ri, now, h);
+                } else {
+                    self.complete_request(ri, now, h);
+                }
+                self.close_conn(ci, now);
+            }
+            Err(e) => self.exchange_failed(ci, e, true, now, h),
+        }
+    }
+
+    /// An exchange failed. If it failed on a reused connection before any response
+    /// byte and the request can safely be sent again, it is retried once on a fresh
+    /// connection (the server may have closed the idle connection as we wrote);
+    /// otherwise the request fails. The connection is closed either way.
+    pub(super) fn exchange_failed(
+        &mut self,
+        ci: usize,
+        err: Error,
+        retryable: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
+        let Some(c) = self.conns.get(ci) else { return };
+        let ConnState::Busy(busy) = &c.state else {
+            self.conn_failed(ci, err, now, h);
+            return;
+        };
+        let ri = busy.req;
+        let may_retry = retryable && busy.reused && !busy.exchange.got_any_byte();
+        self.close_conn(ci, now);
+        let req = &mut self.reqs[ri];
+        req.conn = None;
+        if may_retry && req.method.is_idempotent() && req.body_replayable() && req.stats.retries == 0 {
+            req.stats.retries += 1;
+            req.force_fresh = true;
+            let origin = req.origin;
+            self.pool.enqueue(origin, ri, true);
+            return;
+        }
+        self.fail_request(ri, err, now, h);
+    }
+
+    /// End a request with `err` (it must not be attached to a connection any more).
+    pub(super) fn fail_request(&mut self, ri: usize, err: Error, now: Instant, h: &mut Handler<'_>) {
+        if !self.reqs.contains(ri) {
+            return;
+        }
         let req = self.take_request(ri, now);
         let error = err.with_url(req.url.as_str());
         h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
