@@ -62,8 +62,14 @@ pub fn fetch_all(config: Config, requests: Vec<Request>) -> Result<Vec<Result<Fu
         Event::Done { id, stats, body } => {
             if let (Some(&i), Some((status, version, headers))) = (order.get(&id), heads.remove(&id)) {
                 let url = stats.final_url.clone();
-                results[i] =
-                    Some(Ok(FullResponse { status, version, headers, body: body.unwrap_or_default(), url, stats }));
+                results[i] = Some(Ok(FullResponse {
+                    status,
+                    version,
+                    headers,
+                    body: body.unwrap_or_default(),
+                    url,
+                    stats,
+                }));
             }
         }
         Event::Failed { id, error, .. } => {

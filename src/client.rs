@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// A command issued from inside an event handler, applied right after it returns.
 pub(crate) enum Command {
-    Submit(RequestId, Request),
+    Submit(RequestId, Box<Request>),
     Cancel(RequestId),
     Pause(RequestId),
     Resume(RequestId),
@@ -30,7 +30,7 @@ impl Control {
     /// `Failed` event.
     pub fn submit(&mut self, request: Request) -> RequestId {
         let id = self.allocate_id();
-        self.commands.push(Command::Submit(id, request));
+        self.commands.push(Command::Submit(id, Box::new(request)));
         id
     }
 
@@ -152,7 +152,11 @@ impl Client {
 
     /// Register another event source (a signal pipe, a socket of the caller's) in the
     /// client's poll; its readiness arrives as [`Event::Ready`] with `key`.
-    pub fn register<S: crate::reactor::Source + ?Sized>(&mut self, source: &mut S, key: usize) -> std::io::Result<()> {
+    pub fn register<S: crate::reactor::Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        key: usize,
+    ) -> std::io::Result<()> {
         self.reactor.register_external(source, key)
     }
 

@@ -43,6 +43,8 @@ pub struct Stats {
     pub connect: Duration,
     /// Time spent on the TLS handshake.
     pub tls: Duration,
+    /// Whether the TLS handshake resumed an earlier session (no full handshake).
+    pub tls_resumed: bool,
     /// Time to the first response byte.
     pub first_byte: Duration,
     /// Time to completion.

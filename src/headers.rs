@@ -47,9 +47,8 @@ impl Headers {
     /// Whether any comma-separated element of any `name` field equals `token`
     /// (case-insensitively), as for `Connection: close` or `Transfer-Encoding: chunked`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).any(|v| {
-            v.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-        })
+        self.get_all(name)
+            .any(|v| v.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
     }
 
     /// Iterate `(name, value)` in wire order.

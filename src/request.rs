@@ -274,8 +274,8 @@ impl Request {
 
 /// Parse and check an absolute `http`/`https` URL.
 pub fn parse_url(s: &str) -> Result<Url, Error> {
-    let url = Url::parse(s.trim())
-        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{e}")).with_url(s))?;
+    let url =
+        Url::parse(s.trim()).map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{e}")).with_url(s))?;
     check_url(&url)?;
     Ok(url)
 }

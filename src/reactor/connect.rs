@@ -38,7 +38,13 @@ impl Reactor {
         }
     }
 
-    pub(super) fn start_connecting(&mut self, ci: usize, addrs: Vec<IpAddr>, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn start_connecting(
+        &mut self,
+        ci: usize,
+        addrs: Vec<IpAddr>,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let port = self.pool.get(self.conns[ci].origin).port;
         if let Some(ri) = self.conns[ci].waiting_req {
             let c = &self.conns[ci];
@@ -54,17 +60,29 @@ impl Reactor {
     fn drive_connect(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
         let gen = self.conns[ci].gen;
         loop {
-            let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else { return };
+            let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else {
+                return;
+            };
             if attempts.len() >= usize::from(MAX_SUB) {
                 break;
             }
-            let Some(addr) = he.poll_start(now) else { break };
+            let Some(addr) = he.poll_start(now) else {
+                break;
+            };
             match TcpStream::connect(addr) {
                 Ok(mut stream) => {
                     let sub = (1..=MAX_SUB).find(|s| attempts.iter().all(|a| a.sub != *s)).unwrap_or(MAX_SUB);
                     let token = conn_token(ci, gen, sub);
-                    if let Err(e) = self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
-                        he.attempt_failed(addr, Error::from_io(ErrorKind::Connect, &format!("register {addr}"), &e), now);
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        he.attempt_failed(
+                            addr,
+                            Error::from_io(ErrorKind::Connect, &format!("register {addr}"), &e),
+                            now,
+                        );
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
@@ -74,14 +92,18 @@ impl Reactor {
                     self.requeue_for_fds(ci, now);
                     return;
                 }
-                Err(e) => {
-                    he.attempt_failed(addr, Error::from_io(ErrorKind::Connect, &format!("connect to {addr}"), &e), now)
-                }
+                Err(e) => he.attempt_failed(
+                    addr,
+                    Error::from_io(ErrorKind::Connect, &format!("connect to {addr}"), &e),
+                    now,
+                ),
             }
         }
-        let ConnState::Connecting { he, attempts } = &self.conns[ci].state else { return };
+        let ConnState::Connecting { he, attempts } = &self.conns[ci].state else {
+            return;
+        };
         if attempts.is_empty() && he.is_exhausted() {
-            let detail = he.errors().iter().map(|(a, e)| format!("{a}: {}", e.message())).collect::<Vec<_>>();
+            let detail = he.errors().iter().map(|(_, e)| e.message().to_string()).collect::<Vec<_>>();
             let err = if detail.is_empty() {
                 Error::new(ErrorKind::Connect, "no address to connect to")
             } else {
@@ -108,8 +130,12 @@ impl Reactor {
 
     /// A readiness event on one of a connecting connection's attempts.
     pub(super) fn on_connect_event(&mut self, ci: usize, sub: u8, now: Instant, h: &mut Handler<'_>) {
-        let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else { return };
-        let Some(k) = attempts.iter().position(|a| a.sub == sub) else { return };
+        let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else {
+            return;
+        };
+        let Some(k) = attempts.iter().position(|a| a.sub == sub) else {
+            return;
+        };
         let a = &attempts[k];
         // mio: after a writable event, take_error then peer_addr tell whether the
         // non-blocking connect finished; spurious wake-ups are normal.
@@ -170,7 +196,9 @@ impl Reactor {
     /// Move the TLS handshake as far as the socket allows.
     pub(super) fn drive_handshake(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
         let c = &mut self.conns[ci];
-        let (Some(sock), Some(tls)) = (c.sock.as_mut(), c.tls.as_mut()) else { return };
+        let (Some(sock), Some(tls)) = (c.sock.as_mut(), c.tls.as_mut()) else {
+            return;
+        };
         let result: Result<(), Error> = loop {
             let mut write_error = None;
             while tls.wants_write() {
@@ -184,13 +212,17 @@ impl Reactor {
                 }
             }
             if let Some(e) = write_error {
-                break Err(Error::from_io(ErrorKind::Tls(crate::error::TlsFailure::Protocol), "TLS handshake", &e));
+                break Err(Error::from_io(
+                    ErrorKind::Tls(crate::error::TlsFailure::Protocol),
+                    "TLS handshake",
+                    &e,
+                ));
             }
             if !tls.is_handshaking() {
                 break Ok(());
             }
             match tls.read_tls(sock) {
-                Ok(0) => break Err(Error::new(ErrorKind::Tls(crate::error::TlsFailure::Protocol), "connection closed during the TLS handshake")),
+                Ok(0) => break Err(crate::proto::tls::TlsSession::handshake_eof_error()),
                 Ok(_) => {
                     if let Err(e) = tls.process() {
                         // Tell the server why (the alert rustls queued), best effort.
@@ -200,7 +232,13 @@ impl Reactor {
                 }
                 Err(e) if e.kind() == IoKind::WouldBlock => break Ok(()),
                 Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => break Err(Error::from_io(ErrorKind::Tls(crate::error::TlsFailure::Protocol), "TLS handshake", &e)),
+                Err(e) => {
+                    break Err(Error::from_io(
+                        ErrorKind::Tls(crate::error::TlsFailure::Protocol),
+                        "TLS handshake",
+                        &e,
+                    ))
+                }
             }
         };
         if let Err(e) = result {
@@ -214,6 +252,7 @@ impl Reactor {
                 return;
             };
             self.reqs[ri].stats.tls = now.saturating_duration_since(c.since);
+            self.reqs[ri].stats.tls_resumed = c.tls.as_ref().is_some_and(|t| t.was_resumed());
             self.conns[ci].waiting_req = None;
             self.begin_exchange(ci, ri, false, now, h);
         }
@@ -246,7 +285,9 @@ impl Reactor {
         if !c.leftover.is_empty() {
             return false;
         }
-        let Some(sock) = c.sock.as_mut() else { return false };
+        let Some(sock) = c.sock.as_mut() else {
+            return false;
+        };
         match c.tls.as_mut() {
             None => {
                 let mut probe = [0u8; 1];
@@ -261,7 +302,8 @@ impl Reactor {
                             return false;
                         }
                         let mut probe = [0u8; 1];
-                        if !matches!(tls.read_plaintext(&mut probe), Err(e) if e.kind() == IoKind::WouldBlock) {
+                        if !matches!(tls.read_plaintext(&mut probe), Err(e) if e.kind() == IoKind::WouldBlock)
+                        {
                             return false;
                         }
                     }
@@ -364,7 +406,9 @@ impl Reactor {
     }
 
     pub(super) fn on_conn_timer(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
-        let Some((at, phase)) = self.conn_deadline(ci) else { return };
+        let Some((at, phase)) = self.conn_deadline(ci) else {
+            return;
+        };
         if at > now {
             self.arm_conn(ci);
             return;
@@ -372,7 +416,9 @@ impl Reactor {
         let c = &self.conns[ci];
         let since = match &c.state {
             ConnState::Connecting { he, .. } => {
-                if he.next_deadline().is_some_and(|d| d <= now) && now < c.connect_started + self.timeout_of(ci, Phase::Connect) {
+                if he.next_deadline().is_some_and(|d| d <= now)
+                    && now < c.connect_started + self.timeout_of(ci, Phase::Connect)
+                {
                     // Happy Eyeballs: time to start the next attempt.
                     self.drive_connect(ci, now, h);
                     return;

@@ -26,7 +26,14 @@ fn same_len(len: &BodyLen) -> BodyLen {
 
 impl Reactor {
     /// Put request `ri` on connection `ci` (fresh, or `reused` from the pool).
-    pub(super) fn begin_exchange(&mut self, ci: usize, ri: usize, reused: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn begin_exchange(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        reused: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         self.start_request_clock(ri, now);
         let req = &mut self.reqs[ri];
         req.conn = Some(ci);
@@ -68,7 +75,8 @@ impl Reactor {
             }
             body_finished = true;
         }
-        let limits = HeadLimits { max_head_size: self.config.max_head_size, max_headers: self.config.max_headers };
+        let limits =
+            HeadLimits { max_head_size: self.config.max_head_size, max_headers: self.config.max_headers };
         let exchange = Exchange::new(req.method == Method::Head, close, limits);
         let busy = Busy { req: ri, writer, exchange, sent_at: None, reused, body_finished };
         self.conns[ci].leftover.clear();
@@ -77,7 +85,14 @@ impl Reactor {
     }
 
     /// The final or redirecting response head arrived.
-    pub(super) fn on_head(&mut self, ci: usize, ri: usize, head: ResponseHead, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn on_head(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        head: ResponseHead,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let req = &mut self.reqs[ri];
         if req.max_redirects > 0 && is_redirect(head.status) {
             match next_hop(head.status, &req.method, &req.url, &head.headers) {
@@ -93,7 +108,10 @@ impl Reactor {
                     if !hop.drop_body && !req.body_replayable() {
                         let e = Error::new(
                             ErrorKind::Redirect,
-                            format!("{} redirect needs the body again, but it was a one-shot reader", head.status),
+                            format!(
+                                "{} redirect needs the body again, but it was a one-shot reader",
+                                head.status
+                            ),
                         );
                         self.exchange_failed(ci, e, false, now, h);
                         return;
@@ -152,7 +170,14 @@ impl Reactor {
 
     /// The response is complete. `trailing` means bytes followed it unasked, so the
     /// connection cannot be trusted for another exchange.
-    pub(super) fn on_exchange_done(&mut self, ci: usize, ri: usize, trailing: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn on_exchange_done(
+        &mut self,
+        ci: usize,
+        ri: usize,
+        trailing: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let c = &mut self.conns[ci];
         let keep = match &c.state {
             ConnState::Busy(b) => b.exchange.keep_alive() && b.writer.is_finished() && !trailing,
@@ -170,7 +195,9 @@ impl Reactor {
 
     fn follow_redirect(&mut self, ri: usize, now: Instant, h: &mut Handler<'_>) {
         let req = &mut self.reqs[ri];
-        let Some(hop) = req.redirect.take() else { return };
+        let Some(hop) = req.redirect.take() else {
+            return;
+        };
         h(&mut self.ctl, Event::Redirect { id: req.id, status: req.stats.status, location: &hop.url });
         req.stats.redirects += 1;
         if hop.drop_body {
@@ -196,20 +223,23 @@ impl Reactor {
     }
 
     fn complete_request(&mut self, ri: usize, now: Instant, h: &mut Handler<'_>) {
+        let mut req = self.take_request(ri, now);
+        match req.sink.finish() {
+            Ok(body) => h(&mut self.ctl, Event::Done { id: req.id, stats: req.stats, body }),
+            Err(e) => {
+                let error = e.with_url(req.url.as_str());
+                h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
+            }
+        }
+    }
+
+    /// Remove an ending request from the tables, with its final timings.
+    fn take_request(&mut self, ri: usize, now: Instant) -> super::req::Req {
         let mut req = self.reqs.remove(ri);
         self.ids.remove(&req.id.0);
-        let body = match req.sink.finish() {
-            Ok(b) => b,
-            Err(e) => {
-                req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
-                req.stats.final_url = req.url.to_string();
-                h(&mut self.ctl, Event::Failed { id: req.id, error: e.with_url(req.url.as_str()), stats: req.stats });
-                return;
-            }
-        };
         req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
         req.stats.final_url = req.url.to_string();
-        h(&mut self.ctl, Event::Done { id: req.id, stats: req.stats, body });
+        req
     }
 
     /// Give a connection back after an exchange: to the next queued request of its
@@ -273,7 +303,14 @@ impl Reactor {
     /// byte and the request can safely be sent again, it is retried once on a fresh
     /// connection (the server may have closed the idle connection as we wrote);
     /// otherwise the request fails. The connection is closed either way.
-    pub(super) fn exchange_failed(&mut self, ci: usize, err: Error, retryable: bool, now: Instant, h: &mut Handler<'_>) {
+    pub(super) fn exchange_failed(
+        &mut self,
+        ci: usize,
+        err: Error,
+        retryable: bool,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) {
         let Some(c) = self.conns.get(ci) else { return };
         let ConnState::Busy(busy) = &c.state else {
             self.conn_failed(ci, err, now, h);
@@ -299,10 +336,7 @@ impl Reactor {
         if !self.reqs.contains(ri) {
             return;
         }
-        let mut req = self.reqs.remove(ri);
-        self.ids.remove(&req.id.0);
-        req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
-        req.stats.final_url = req.url.to_string();
+        let req = self.take_request(ri, now);
         let error = err.with_url(req.url.as_str());
         h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
     }

@@ -58,24 +58,25 @@ pub(super) enum Fed {
 impl Reactor {
     /// Readable readiness (or a retry of undrained readiness).
     pub(super) fn on_readable(&mut self, ci: usize, gen: Gen, now: Instant, h: &mut Handler<'_>) {
-        let Some(c) = self.conns.get_mut(ci) else { return };
+        let Some(c) = self.conns.get_mut(ci) else {
+            return;
+        };
         c.read_ready = true;
-        match c.state {
-            ConnState::Busy(_) => self.read_busy(ci, gen, now, h),
-            ConnState::Idle => {
-                // A pooled connection that becomes readable is closing or misbehaving.
-                if !self.idle_conn_still_quiet(ci) {
-                    self.close_conn(ci, now);
-                }
-            }
-            ConnState::Handshaking => self.drive_handshake(ci, now, h),
-            _ => {}
+        if matches!(c.state, ConnState::Busy(_)) {
+            self.read_busy(ci, gen, now, h);
+        } else if matches!(c.state, ConnState::Handshaking) {
+            self.drive_handshake(ci, now, h);
+        } else if matches!(c.state, ConnState::Idle) && !self.idle_conn_still_quiet(ci) {
+            // A pooled connection that becomes readable is closing or misbehaving.
+            self.close_conn(ci, now);
         }
     }
 
     fn idle_conn_still_quiet(&mut self, ci: usize) -> bool {
         let c = &mut self.conns[ci];
-        let Some(sock) = c.sock.as_mut() else { return false };
+        let Some(sock) = c.sock.as_mut() else {
+            return false;
+        };
         if let Some(tls) = c.tls.as_mut() {
             loop {
                 match tls.read_tls(sock) {
@@ -124,7 +125,9 @@ impl Reactor {
         }
         let mut used_total = 0;
         loop {
-            let Some(ri) = self.still_busy(ci, gen) else { return };
+            let Some(ri) = self.still_busy(ci, gen) else {
+                return;
+            };
             if self.reqs[ri].paused {
                 return; // readiness stays remembered; resume lists the connection again
             }
@@ -134,7 +137,11 @@ impl Reactor {
                 break;
             }
             let room = budget - used_total;
-            let got = if self.conns[ci].tls.is_some() { self.read_tls_once(ci, room) } else { self.read_plain_once(ci, room) };
+            let got = if self.conns[ci].tls.is_some() {
+                self.read_tls_once(ci, room)
+            } else {
+                self.read_plain_once(ci, room)
+            };
             match got {
                 ReadOutcome::Data { fresh, n } => {
                     used_total += n;
@@ -165,7 +172,15 @@ impl Reactor {
 
     /// Process `n` new bytes: in the shared scratch buffer (`fresh`), or appended to
     /// the connection's leftover. Returns `None` when the connection went away.
-    fn feed(&mut self, ci: usize, gen: Gen, fresh: bool, n: usize, now: Instant, h: &mut Handler<'_>) -> Option<()> {
+    fn feed(
+        &mut self,
+        ci: usize,
+        gen: Gen,
+        fresh: bool,
+        n: usize,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) -> Option<()> {
         if fresh {
             let scratch = std::mem::take(&mut self.scratch);
             let fed = self.process_input(ci, gen, &scratch[..n], now, h);
@@ -197,7 +212,9 @@ impl Reactor {
 
     fn read_plain_once(&mut self, ci: usize, room: usize) -> ReadOutcome {
         let c = &mut self.conns[ci];
-        let Some(sock) = c.sock.as_mut() else { return ReadOutcome::Eof { clean: false } };
+        let Some(sock) = c.sock.as_mut() else {
+            return ReadOutcome::Eof { clean: false };
+        };
         if !c.leftover.is_empty() {
             // A partial unit is waiting: read behind it so the parser sees it whole.
             let old = c.leftover.len();
@@ -242,7 +259,13 @@ impl Reactor {
             Ok(n) => return ReadOutcome::Data { fresh, n },
             Err(e) if e.kind() == IoKind::WouldBlock => {}
             Err(e) if e.kind() == IoKind::UnexpectedEof => return ReadOutcome::Eof { clean: false },
-            Err(e) => return ReadOutcome::Failed(Error::from_io(ErrorKind::Tls(TlsFailure::Protocol), "reading TLS", &e)),
+            Err(e) => {
+                return ReadOutcome::Failed(Error::from_io(
+                    ErrorKind::Tls(TlsFailure::Protocol),
+                    "reading TLS",
+                    &e,
+                ))
+            }
         }
         match tls.read_tls(sock) {
             Ok(0) => {
@@ -277,16 +300,29 @@ impl Reactor {
     }
 
     /// Feed received bytes to the exchange, delivering heads and body slices.
-    pub(super) fn process_input(&mut self, ci: usize, gen: Gen, data: &[u8], now: Instant, h: &mut Handler<'_>) -> Fed {
+    pub(super) fn process_input(
+        &mut self,
+        ci: usize,
+        gen: Gen,
+        data: &[u8],
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) -> Fed {
         let mut pos = 0;
         loop {
             let Some(ri) = self.still_busy(ci, gen) else {
-                return if self.conns.get(ci).is_some_and(|c| c.gen == gen) { Fed::Consumed(pos) } else { Fed::Gone };
+                return if self.conns.get(ci).is_some_and(|c| c.gen == gen) {
+                    Fed::Consumed(pos)
+                } else {
+                    Fed::Gone
+                };
             };
             if self.reqs[ri].paused {
                 return Fed::Consumed(pos);
             }
-            let ConnState::Busy(busy) = &mut self.conns[ci].state else { return Fed::Gone };
+            let ConnState::Busy(busy) = &mut self.conns[ci].state else {
+                return Fed::Gone;
+            };
             let had_byte = busy.exchange.got_any_byte();
             let step = busy.exchange.handle_read(&data[pos..]);
             let got_byte = busy.exchange.got_any_byte();
@@ -326,7 +362,9 @@ impl Reactor {
         let mut chunk = [0u8; 16 * 1024];
         loop {
             let c = &mut self.conns[ci];
-            let ConnState::Busy(busy) = &mut c.state else { return };
+            let ConnState::Busy(busy) = &mut c.state else {
+                return;
+            };
             let req = &mut self.reqs[busy.req];
             while !busy.body_finished && busy.writer.wants_body() {
                 let result = match req.body_reader.as_mut() {

@@ -8,6 +8,9 @@ use mio::Token;
 const INDEX_BITS: u32 = 24;
 const GEN_BITS: u32 = 12;
 const SUB_BITS: u32 = 4;
+// Connection tokens must stay below the resolver's range.
+const _: () =
+    assert!(1usize << (INDEX_BITS + GEN_BITS + SUB_BITS) <= crate::reactor::resolver::DNS_TOKEN_BASE);
 /// Most simultaneous connect attempts for one connection (sub 0 is unused).
 pub(crate) const MAX_SUB: u8 = (1 << SUB_BITS) - 1;
 /// Largest slab index a connection may have (16 M connections).
@@ -41,7 +44,7 @@ pub(crate) fn owner(token: Token) -> Owner {
     let t = token.0;
     if t >= EXTERNAL_BASE {
         Owner::External(t - EXTERNAL_BASE)
-    } else if t >= 1 << (INDEX_BITS + GEN_BITS + SUB_BITS) {
+    } else if crate::reactor::resolver::Resolver::owns(token) {
         Owner::Dns
     } else {
         Owner::Conn {

@@ -9,8 +9,8 @@
 //! queued requests within the global and per-origin limits. mio is edge-triggered:
 //! readiness not drained is remembered in `Conn::read_ready` / `io_pending`.
 
-mod connect;
 pub(crate) mod conn;
+mod connect;
 mod deadlines;
 mod exchange;
 mod io;
@@ -130,7 +130,11 @@ impl Reactor {
         self.poll.as_raw_fd()
     }
 
-    pub(crate) fn register_external<S: Source + ?Sized>(&mut self, source: &mut S, key: usize) -> std::io::Result<()> {
+    pub(crate) fn register_external<S: Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        key: usize,
+    ) -> std::io::Result<()> {
         self.poll.registry().register(source, Token(key::EXTERNAL_BASE + key), Interest::READABLE)
     }
 
@@ -208,7 +212,9 @@ impl Reactor {
             Owner::External(key) => h(&mut self.ctl, Event::Ready { key }),
             Owner::Dns => self.resolver.handle_event(token, now, self.poll.registry()),
             Owner::Conn { index, gen, sub } => {
-                let Some(conn) = self.conns.get(index) else { return };
+                let Some(conn) = self.conns.get(index) else {
+                    return;
+                };
                 if conn.gen != gen {
                     return; // an event for a connection that is gone: its slot was reused
                 }
@@ -235,8 +241,10 @@ impl Reactor {
     fn drain_resolver(&mut self, now: Instant, h: &mut Handler<'_>) {
         self.resolver.handle_timeout(now, self.poll.registry());
         while let Some((lookup, result)) = self.resolver.poll_result() {
-            let Some((ci, gen)) = self.lookups.remove(&lookup) else { continue };
-            if !self.conns.get(ci).is_some_and(|c| c.gen == gen) {
+            let Some((ci, gen)) = self.lookups.remove(&lookup) else {
+                continue;
+            };
+            if self.conns.get(ci).is_none_or(|c| c.gen != gen) {
                 continue;
             }
             match result {
@@ -294,6 +302,7 @@ impl Reactor {
             for cmd in std::mem::take(&mut self.ctl.commands) {
                 match cmd {
                     Command::Submit(id, r) => {
+                        let r = *r;
                         let url = r.url.to_string();
                         if let Err(e) = r.validate().and_then(|()| self.submit(id, r, now)) {
                             let stats = crate::event::Stats { final_url: url.clone(), ..Default::default() };
@@ -302,7 +311,12 @@ impl Reactor {
                     }
                     Command::Cancel(id) => {
                         if let Some(&ri) = self.ids.get(&id.0) {
-                            self.abort_request(ri, Error::new(ErrorKind::Cancelled, "cancelled by the caller"), now, h);
+                            self.abort_request(
+                                ri,
+                                Error::new(ErrorKind::Cancelled, "cancelled by the caller"),
+                                now,
+                                h,
+                            );
                         }
                     }
                     Command::Pause(id) => {
@@ -341,8 +355,7 @@ impl Reactor {
     /// Admit queued requests, origin by origin in round-robin, within the limits.
     fn admit(&mut self, now: Instant, h: &mut Handler<'_>) {
         while let Some(oi) = self.pool.pop_ready() {
-            loop {
-                let Some(&ri) = self.pool.get(oi).queue.front() else { break };
+            while let Some(&ri) = self.pool.get(oi).queue.front() {
                 if !self.reqs[ri].force_fresh {
                     if let Some(ci) = self.take_idle(oi, now) {
                         self.pool.get_mut(oi).queue.pop_front();
@@ -413,7 +426,9 @@ impl Reactor {
     /// Move a connection to a new state: the one place transitions happen, so the
     /// timer the state needs is always armed.
     fn set_state(&mut self, ci: usize, state: ConnState, now: Instant) {
-        let Some(c) = self.conns.get_mut(ci) else { return };
+        let Some(c) = self.conns.get_mut(ci) else {
+            return;
+        };
         if cfg!(debug_assertions) && std::env::var_os("VOLLEY_TRACE").is_some() {
             eprintln!("volley: conn {ci}: {} -> {}", c.state.name(), state.name());
         }
@@ -427,7 +442,9 @@ impl Reactor {
     fn arm_conn(&mut self, ci: usize) {
         let Some((at, _)) = self.conn_deadline(ci) else {
             debug_assert!(
-                self.conns.get(ci).is_none_or(|c| matches!(c.state, ConnState::Resolving { .. } | ConnState::Closed)),
+                self.conns
+                    .get(ci)
+                    .is_none_or(|c| matches!(c.state, ConnState::Resolving { .. } | ConnState::Closed)),
                 "a wait without a timer"
             );
             return;

@@ -69,7 +69,9 @@ impl Sink {
                 v.extend_from_slice(data);
                 Ok(())
             }
-            Sink::Writer(w) => w.write_all(data).map_err(|e| Error::from_io(ErrorKind::Io, "writing body", &e)),
+            Sink::Writer(w) => {
+                w.write_all(data).map_err(|e| Error::from_io(ErrorKind::Io, "writing body", &e))
+            }
             Sink::File(path, Some(f)) => f
                 .write_all(data)
                 .map_err(|e| Error::from_io(ErrorKind::Io, &format!("writing {}", path.display()), &e)),
@@ -82,7 +84,9 @@ impl Sink {
     pub(crate) fn finish(&mut self) -> Result<Option<Vec<u8>>, Error> {
         match self {
             Sink::Collect(v) => Ok(Some(std::mem::take(v))),
-            Sink::Writer(w) => w.flush().map(|_| None).map_err(|e| Error::from_io(ErrorKind::Io, "flushing body", &e)),
+            Sink::Writer(w) => {
+                w.flush().map(|_| None).map_err(|e| Error::from_io(ErrorKind::Io, "flushing body", &e))
+            }
             Sink::File(path, f) => {
                 if let Some(f) = f.take() {
                     drop(f);
@@ -94,6 +98,9 @@ impl Sink {
         }
     }
 }
+
+/// A body held in memory, shared so a 307/308 can send it again.
+pub(crate) type InMemoryBody = std::sync::Arc<[u8]>;
 
 pub(crate) struct Req {
     pub(crate) id: RequestId,
@@ -126,7 +133,14 @@ pub(crate) struct Req {
 }
 
 impl Req {
-    pub(crate) fn new(id: RequestId, r: Request, t: Timeouts, max_redirects: u32, origin: usize, now: Instant) -> Req {
+    pub(crate) fn new(
+        id: RequestId,
+        r: Request,
+        t: Timeouts,
+        max_redirects: u32,
+        origin: usize,
+        now: Instant,
+    ) -> Req {
         Req {
             id,
             method: r.method,
@@ -177,7 +191,7 @@ impl Req {
     }
 
     /// Open the body for sending: its framing, and the bytes or stream behind it.
-    pub(crate) fn open_body(&mut self) -> Result<(BodyLen, Option<std::sync::Arc<[u8]>>), Error> {
+    pub(crate) fn open_body(&mut self) -> Result<(BodyLen, Option<InMemoryBody>), Error> {
         self.body_reader = None;
         if self.body_spent {
             return Err(Error::new(
@@ -201,7 +215,9 @@ impl Req {
                 })?;
                 let len = f
                     .metadata()
-                    .map_err(|e| Error::from_io(ErrorKind::Io, &format!("cannot stat {}", path.display()), &e))?
+                    .map_err(|e| {
+                        Error::from_io(ErrorKind::Io, &format!("cannot stat {}", path.display()), &e)
+                    })?
                     .len();
                 self.body_reader = Some(Box::new(f));
                 Ok((BodyLen::Known(len), None))
