@@ -74,11 +74,7 @@ fn caller_framing_headers_are_replaced_by_ours() {
     let out = fetch(req);
     assert_eq!(out.body(), b"12345");
     let seen = server.only();
-    let cl: Vec<_> = seen
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .collect();
+    let cl: Vec<_> = seen.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).collect();
     assert_eq!(cl.len(), 1, "{}", seen.head_str());
     assert_eq!(seen.header("content-length"), Some("5"));
     assert!(!seen.has_header("transfer-encoding"));
@@ -102,18 +98,11 @@ fn put_from_file_is_streamed_with_its_length() {
     file.write_all(&body).unwrap();
     file.flush().unwrap();
     let server = Server::start(|r| Action::Reply(ok(format!("{}", r.body.len()))));
-    let out = fetch(
-        Request::new(Method::Put, &server.url("/f"))
-            .unwrap()
-            .body_file(file.path()),
-    );
+    let out = fetch(Request::new(Method::Put, &server.url("/f")).unwrap().body_file(file.path()));
     assert_eq!(out.body(), format!("{}", body.len()).as_bytes());
     let seen = server.only();
     assert_eq!(seen.method, "PUT");
-    assert_eq!(
-        seen.header("content-length"),
-        Some(body.len().to_string().as_str())
-    );
+    assert_eq!(seen.header("content-length"), Some(body.len().to_string().as_str()));
     assert!(seen.body == body, "file bytes differ on the wire");
 }
 
@@ -121,11 +110,7 @@ fn put_from_file_is_streamed_with_its_length() {
 fn missing_body_file_is_io_error() {
     let server = echo();
     let dir = tempfile::tempdir().unwrap();
-    let out = fetch(
-        Request::new(Method::Put, &server.url("/f"))
-            .unwrap()
-            .body_file(dir.path().join("nope")),
-    );
+    let out = fetch(Request::new(Method::Put, &server.url("/f")).unwrap().body_file(dir.path().join("nope")));
     assert_eq!(out.error().kind(), ErrorKind::Io, "{}", out.error());
     assert!(out.error().to_string().contains("nope"), "{}", out.error());
 }
@@ -134,22 +119,13 @@ fn missing_body_file_is_io_error() {
 fn reader_of_unknown_length_is_sent_chunked() {
     let body = pattern(200_000, 3);
     let server = echo();
-    let req = Request::new(Method::Post, &server.url("/r"))
-        .unwrap()
-        .body_reader(Cursor::new(body.clone()), None);
+    let req =
+        Request::new(Method::Post, &server.url("/r")).unwrap().body_reader(Cursor::new(body.clone()), None);
     let out = fetch(req);
     let seen = server.only();
-    assert_eq!(
-        seen.header("transfer-encoding"),
-        Some("chunked"),
-        "{}",
-        seen.head_str()
-    );
+    assert_eq!(seen.header("transfer-encoding"), Some("chunked"), "{}", seen.head_str());
     assert!(!seen.has_header("content-length"));
-    assert!(
-        seen.raw_body.ends_with(b"\r\n0\r\n\r\n"),
-        "chunked framing ends with the last chunk"
-    );
+    assert!(seen.raw_body.ends_with(b"\r\n0\r\n\r\n"), "chunked framing ends with the last chunk");
     assert!(seen.body == body, "decoded bytes differ");
     assert!(out.body() == body);
 }
@@ -157,9 +133,7 @@ fn reader_of_unknown_length_is_sent_chunked() {
 #[test]
 fn empty_reader_of_unknown_length_sends_only_the_last_chunk() {
     let server = echo();
-    let req = Request::new(Method::Post, &server.url("/r"))
-        .unwrap()
-        .body_reader(std::io::empty(), None);
+    let req = Request::new(Method::Post, &server.url("/r")).unwrap().body_reader(std::io::empty(), None);
     let out = fetch(req);
     assert_eq!(out.body(), b"");
     assert_eq!(server.only().raw_body, b"0\r\n\r\n");
@@ -185,14 +159,7 @@ fn reader_shorter_than_declared_length_fails_without_hanging() {
         .body_reader(Cursor::new(b"abc".to_vec()), Some(10));
     let out = fetch(req);
     assert!(out.failed.is_some(), "{out:#?}");
-    assert!(
-        matches!(
-            out.error().kind(),
-            ErrorKind::InvalidRequest | ErrorKind::Io
-        ),
-        "{}",
-        out.error()
-    );
+    assert!(matches!(out.error().kind(), ErrorKind::InvalidRequest | ErrorKind::Io), "{}", out.error());
 }
 
 /// A reader that fails after some bytes.
@@ -212,9 +179,7 @@ impl Read for Failing {
 #[test]
 fn failing_reader_is_io_error() {
     let server = echo();
-    let req = Request::new(Method::Post, &server.url("/r"))
-        .unwrap()
-        .body_reader(Failing(1000), None);
+    let req = Request::new(Method::Post, &server.url("/r")).unwrap().body_reader(Failing(1000), None);
     let out = fetch(req);
     assert_eq!(out.error().kind(), ErrorKind::Io, "{}", out.error());
 }
@@ -223,22 +188,9 @@ fn failing_reader_is_io_error() {
 fn collect_target_hands_the_body_in_done() {
     let body = pattern(100_000, 5);
     let server = Server::always(ok(&body));
-    let out = fetch(
-        Request::get(&server.url("/c"))
-            .unwrap()
-            .target(BodyTarget::Collect),
-    );
-    assert_eq!(
-        out.body_events, 0,
-        "collected bodies are not also sent as events"
-    );
-    let collected = out
-        .done
-        .as_ref()
-        .unwrap()
-        .1
-        .as_ref()
-        .expect("collected body");
+    let out = fetch(Request::get(&server.url("/c")).unwrap().target(BodyTarget::Collect));
+    assert_eq!(out.body_events, 0, "collected bodies are not also sent as events");
+    let collected = out.done.as_ref().unwrap().1.as_ref().expect("collected body");
     assert!(*collected == body);
 }
 
@@ -259,11 +211,8 @@ fn writer_target_receives_the_body() {
     let body = pattern(700_000, 9);
     let server = Server::always(ok(&body));
     let sink = Shared::default();
-    let out = fetch(
-        Request::get(&server.url("/w"))
-            .unwrap()
-            .target(BodyTarget::Writer(Box::new(sink.clone()))),
-    );
+    let out =
+        fetch(Request::get(&server.url("/w")).unwrap().target(BodyTarget::Writer(Box::new(sink.clone()))));
     assert_eq!(out.stats().body_bytes, body.len() as u64);
     assert_eq!(out.body_events, 0);
     assert!(*sink.0.lock().unwrap() == body);
@@ -276,16 +225,9 @@ fn file_target_writes_the_body() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.bin");
     std::fs::write(&path, b"old content that is longer than nothing").unwrap();
-    let out = fetch(
-        Request::get(&server.url("/f"))
-            .unwrap()
-            .target(BodyTarget::File(path.clone())),
-    );
+    let out = fetch(Request::get(&server.url("/f")).unwrap().target(BodyTarget::File(path.clone())));
     assert_eq!(out.stats().body_bytes, body.len() as u64);
-    assert!(
-        std::fs::read(&path).unwrap() == body,
-        "file content differs"
-    );
+    assert!(std::fs::read(&path).unwrap() == body, "file content differs");
 }
 
 #[test]
@@ -299,11 +241,7 @@ fn file_target_after_redirect_holds_only_the_final_body() {
     });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.txt");
-    fetch(
-        Request::get(&server.url("/r"))
-            .unwrap()
-            .target(BodyTarget::File(path.clone())),
-    );
+    fetch(Request::get(&server.url("/r")).unwrap().target(BodyTarget::File(path.clone())));
     assert_eq!(std::fs::read(&path).unwrap(), b"final body");
 }
 
@@ -312,11 +250,7 @@ fn file_target_in_missing_directory_is_io_error() {
     let server = Server::always(ok("x"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no/such/dir/out");
-    let out = fetch(
-        Request::get(&server.url("/f"))
-            .unwrap()
-            .target(BodyTarget::File(path)),
-    );
+    let out = fetch(Request::get(&server.url("/f")).unwrap().target(BodyTarget::File(path)));
     assert_eq!(out.error().kind(), ErrorKind::Io, "{}", out.error());
 }
 
@@ -333,18 +267,10 @@ fn chunked_response_body_to_every_target_is_identical() {
     let server = Server::always(wire);
     let events = fetch(Request::get(&server.url("/e")).unwrap());
     assert!(events.event_body == body);
-    let collect = fetch(
-        Request::get(&server.url("/c"))
-            .unwrap()
-            .target(BodyTarget::Collect),
-    );
+    let collect = fetch(Request::get(&server.url("/c")).unwrap().target(BodyTarget::Collect));
     assert!(collect.body() == body);
     let sink = Shared::default();
-    fetch(
-        Request::get(&server.url("/w"))
-            .unwrap()
-            .target(BodyTarget::Writer(Box::new(sink.clone()))),
-    );
+    fetch(Request::get(&server.url("/w")).unwrap().target(BodyTarget::Writer(Box::new(sink.clone()))));
     assert!(*sink.0.lock().unwrap() == body);
 }
 
@@ -353,11 +279,7 @@ fn early_error_response_during_a_large_upload_is_delivered() {
     // RFC 9112 §9.3 / RFC 9110 §15.5.14: the server answers 413 after the head and
     // ignores the body; the client must deliver that answer, not a write error.
     let server = Server::start_early(|_| {
-        Action::ReplyClose(support::http::response(
-            413,
-            &[("Connection", "close")],
-            "too big",
-        ))
+        Action::ReplyClose(support::http::response(413, &[("Connection", "close")], "too big"))
     });
     let body = vec![b'u'; 16 * 1024 * 1024];
     let out = fetch(Request::post(&server.url("/upload"), body).unwrap());
@@ -368,11 +290,7 @@ fn early_error_response_during_a_large_upload_is_delivered() {
 #[test]
 fn early_final_response_to_a_streamed_upload_is_delivered() {
     let server = Server::start_early(|_| {
-        Action::Reply(support::http::response(
-            200,
-            &[("Connection", "close")],
-            "ok early",
-        ))
+        Action::Reply(support::http::response(200, &[("Connection", "close")], "ok early"))
     });
     let req = Request::new(Method::Put, &server.url("/stream"))
         .unwrap()

@@ -25,21 +25,10 @@ fn numbered_server() -> Server {
 #[test]
 fn a_thousand_requests_every_body_checked() {
     let server = numbered_server();
-    let config = Config {
-        max_connections: 64,
-        max_per_origin: 64,
-        ..test_config()
-    };
+    let config = Config { max_connections: 64, max_per_origin: 64, ..test_config() };
     let mut client = Client::new(config).unwrap();
     let ids: Vec<(usize, RequestId)> = (0..1000)
-        .map(|i| {
-            (
-                i,
-                client
-                    .submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap())
-                    .unwrap(),
-            )
-        })
+        .map(|i| (i, client.submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap()).unwrap()))
         .collect();
     assert_eq!(client.in_flight(), 1000);
     let outs = drive_for(&mut client, Duration::from_secs(60));
@@ -51,16 +40,8 @@ fn a_thousand_requests_every_body_checked() {
         assert_eq!(o.stats().final_url, server.url(&format!("/n/{i}")));
     }
     assert_eq!(server.requests(), 1000);
-    assert!(
-        server.max_open() <= 64,
-        "max simultaneous connections {}",
-        server.max_open()
-    );
-    assert!(
-        server.connections() <= 64,
-        "{} connections for one origin",
-        server.connections()
-    );
+    assert!(server.max_open() <= 64, "max simultaneous connections {}", server.max_open());
+    assert!(server.connections() <= 64, "{} connections for one origin", server.connections());
     // Each request was sent exactly once, with the right target.
     let mut targets: Vec<String> = server.seen().into_iter().map(|s| s.target).collect();
     targets.sort();
@@ -76,27 +57,16 @@ fn per_origin_limit_is_respected() {
         delay: Duration::from_millis(50),
         close: false,
     });
-    let config = Config {
-        max_per_origin: 4,
-        ..test_config()
-    };
+    let config = Config { max_per_origin: 4, ..test_config() };
     let mut client = Client::new(config).unwrap();
     let ids: Vec<_> = (0..20)
-        .map(|i| {
-            client
-                .submit(Request::get(&server.url(&format!("/{i}"))).unwrap())
-                .unwrap()
-        })
+        .map(|i| client.submit(Request::get(&server.url(&format!("/{i}"))).unwrap()).unwrap())
         .collect();
     let outs = drive_for(&mut client, Duration::from_secs(20));
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(outs[id].body(), format!("/{i}").as_bytes());
     }
-    assert_eq!(
-        server.max_open(),
-        4,
-        "at most (and, with 20 waiting, exactly) 4 at once"
-    );
+    assert_eq!(server.max_open(), 4, "at most (and, with 20 waiting, exactly) 4 at once");
 }
 
 #[test]
@@ -106,16 +76,10 @@ fn global_limit_is_respected_below_the_per_origin_limit() {
         delay: Duration::from_millis(50),
         close: false,
     });
-    let config = Config {
-        max_connections: 3,
-        max_per_origin: 10,
-        ..test_config()
-    };
+    let config = Config { max_connections: 3, max_per_origin: 10, ..test_config() };
     let mut client = Client::new(config).unwrap();
     for i in 0..12 {
-        client
-            .submit(Request::get(&server.url(&format!("/{i}"))).unwrap())
-            .unwrap();
+        client.submit(Request::get(&server.url(&format!("/{i}"))).unwrap()).unwrap();
     }
     let outs = drive_for(&mut client, Duration::from_secs(20));
     assert!(outs.values().all(|o| o.done.is_some()));
@@ -126,21 +90,12 @@ fn global_limit_is_respected_below_the_per_origin_limit() {
 fn two_origins_share_the_global_limit_and_both_finish() {
     let a = numbered_server();
     let b = numbered_server();
-    let config = Config {
-        max_connections: 4,
-        max_per_origin: 4,
-        ..test_config()
-    };
+    let config = Config { max_connections: 4, max_per_origin: 4, ..test_config() };
     let mut client = Client::new(config).unwrap();
     let mut ids = Vec::new();
     for i in 0..100 {
         let server = if i % 2 == 0 { &a } else { &b };
-        ids.push((
-            i,
-            client
-                .submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap())
-                .unwrap(),
-        ));
+        ids.push((i, client.submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap()).unwrap()));
     }
     let outs = drive_for(&mut client, Duration::from_secs(30));
     for (i, id) in ids {
@@ -161,10 +116,7 @@ fn blocking_get() {
     assert_eq!(r.stats.body_bytes, 13);
     assert_eq!(
         server.only().head_str(),
-        format!(
-            "GET /b HTTP/1.1\r\nHost: {}\r\nUser-Agent: volley/0.1.0\r\n\r\n",
-            server.host()
-        )
+        format!("GET /b HTTP/1.1\r\nHost: {}\r\nUser-Agent: volley/0.1.0\r\n\r\n", server.host())
     );
 }
 
@@ -188,18 +140,10 @@ fn blocking_get_follows_redirects_and_reports_errors() {
 fn fetch_all_returns_results_in_order() {
     let server = numbered_server();
     let broken = Server::start(|_| Action::Close);
-    let mut requests: Vec<Request> = (0..30)
-        .map(|i| Request::get(&server.url(&format!("/n/{i}"))).unwrap())
-        .collect();
+    let mut requests: Vec<Request> =
+        (0..30).map(|i| Request::get(&server.url(&format!("/n/{i}"))).unwrap()).collect();
     requests.insert(7, Request::get(&broken.url("/x")).unwrap());
-    let results = volley::fetch_all(
-        Config {
-            max_per_origin: 8,
-            ..test_config()
-        },
-        requests,
-    )
-    .unwrap();
+    let results = volley::fetch_all(Config { max_per_origin: 8, ..test_config() }, requests).unwrap();
     assert_eq!(results.len(), 31);
     for (k, r) in results.iter().enumerate() {
         if k == 7 {
@@ -220,21 +164,11 @@ fn one_connection_cap_moves_between_origins() {
     // reached; nothing may wait forever.
     let a = numbered_server();
     let b = numbered_server();
-    let mut client = Client::new(Config {
-        max_connections: 1,
-        ..test_config()
-    })
-    .unwrap();
-    let r1 = client
-        .submit(Request::get(&a.url("/n/1")).unwrap())
-        .unwrap();
+    let mut client = Client::new(Config { max_connections: 1, ..test_config() }).unwrap();
+    let r1 = client.submit(Request::get(&a.url("/n/1")).unwrap()).unwrap();
     let mut outs = drive_for(&mut client, Duration::from_secs(10));
-    let r2 = client
-        .submit(Request::get(&b.url("/n/2")).unwrap())
-        .unwrap();
-    let r3 = client
-        .submit(Request::get(&a.url("/n/3")).unwrap())
-        .unwrap();
+    let r2 = client.submit(Request::get(&b.url("/n/2")).unwrap()).unwrap();
+    let r3 = client.submit(Request::get(&a.url("/n/3")).unwrap()).unwrap();
     outs.extend(drive_for(&mut client, Duration::from_secs(10)));
     assert!(outs[&r1].event_body == body_for(1));
     assert!(outs[&r2].event_body == body_for(2), "{:#?}", outs[&r2]);
@@ -247,18 +181,9 @@ fn cross_origin_redirects_under_a_one_connection_cap() {
     let b = numbered_server();
     let to = b.url("/n/9");
     let a = Server::start(move |_| Action::Reply(support::http::redirect(302, &to)));
-    let mut client = Client::new(Config {
-        max_connections: 1,
-        ..test_config()
-    })
-    .unwrap();
-    let ids: Vec<_> = (0..3)
-        .map(|i| {
-            client
-                .submit(Request::get(&a.url(&format!("/{i}"))).unwrap())
-                .unwrap()
-        })
-        .collect();
+    let mut client = Client::new(Config { max_connections: 1, ..test_config() }).unwrap();
+    let ids: Vec<_> =
+        (0..3).map(|i| client.submit(Request::get(&a.url(&format!("/{i}"))).unwrap()).unwrap()).collect();
     let outs = drive_for(&mut client, Duration::from_secs(10));
     for id in ids {
         assert!(outs[&id].event_body == body_for(9), "{:#?}", outs[&id]);

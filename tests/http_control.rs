@@ -20,11 +20,7 @@ fn slow_and_fast() -> Server {
         if r.path() == "/slow" {
             let mut pieces = vec![b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec()];
             pieces.extend((0..100).map(|_| b"s".to_vec()));
-            Action::Trickle {
-                pieces,
-                delay: Duration::from_millis(50),
-                close: true,
-            }
+            Action::Trickle { pieces, delay: Duration::from_millis(50), close: true }
         } else {
             Action::Reply(ok(r.path()))
         }
@@ -35,15 +31,9 @@ fn slow_and_fast() -> Server {
 fn cancel_in_flight_request_from_the_handler() {
     let server = slow_and_fast();
     let mut client = Client::new(test_config()).unwrap();
-    let slow = client
-        .submit(Request::get(&server.url("/slow")).unwrap())
-        .unwrap();
+    let slow = client.submit(Request::get(&server.url("/slow")).unwrap()).unwrap();
     let fast: Vec<RequestId> = (0..5)
-        .map(|i| {
-            client
-                .submit(Request::get(&server.url(&format!("/f{i}"))).unwrap())
-                .unwrap()
-        })
+        .map(|i| client.submit(Request::get(&server.url(&format!("/f{i}"))).unwrap()).unwrap())
         .collect();
     let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
     let start = Instant::now();
@@ -60,10 +50,7 @@ fn cancel_in_flight_request_from_the_handler() {
             })
             .unwrap();
     }
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "cancel did not end the slow request early"
-    );
+    assert!(start.elapsed() < Duration::from_secs(2), "cancel did not end the slow request early");
     let o = &outs[&slow];
     assert_eq!(o.error().kind(), ErrorKind::Cancelled);
     assert!(o.error().to_string().contains("/slow"), "{}", o.error());
@@ -77,17 +64,11 @@ fn cancel_in_flight_request_from_the_handler() {
 fn cancel_from_outside_the_handler() {
     let server = slow_and_fast();
     let mut client = Client::new(test_config()).unwrap();
-    let slow = client
-        .submit(Request::get(&server.url("/slow")).unwrap())
-        .unwrap();
+    let slow = client.submit(Request::get(&server.url("/slow")).unwrap()).unwrap();
     let mut outs = HashMap::new();
     let start = Instant::now();
     while server.requests() == 0 && start.elapsed() < Duration::from_secs(2) {
-        client
-            .turn(Some(Duration::from_millis(10)), |_, e| {
-                record(&mut outs, &e)
-            })
-            .unwrap();
+        client.turn(Some(Duration::from_millis(10)), |_, e| record(&mut outs, &e)).unwrap();
     }
     client.cancel(slow);
     outs.extend(drive(&mut client));
@@ -98,17 +79,9 @@ fn cancel_from_outside_the_handler() {
 #[test]
 fn cancel_of_a_queued_request_never_sends_it() {
     let server = slow_and_fast();
-    let mut client = Client::new(Config {
-        max_per_origin: 1,
-        ..test_config()
-    })
-    .unwrap();
-    let first = client
-        .submit(Request::get(&server.url("/a")).unwrap())
-        .unwrap();
-    let queued = client
-        .submit(Request::get(&server.url("/queued")).unwrap())
-        .unwrap();
+    let mut client = Client::new(Config { max_per_origin: 1, ..test_config() }).unwrap();
+    let first = client.submit(Request::get(&server.url("/a")).unwrap()).unwrap();
+    let queued = client.submit(Request::get(&server.url("/queued")).unwrap()).unwrap();
     client.cancel(queued);
     let outs = drive(&mut client);
     assert_eq!(outs[&first].body(), b"/a");
@@ -120,9 +93,7 @@ fn cancel_of_a_queued_request_never_sends_it() {
 fn cancel_of_a_finished_request_is_harmless() {
     let server = slow_and_fast();
     let mut client = Client::new(test_config()).unwrap();
-    let id = client
-        .submit(Request::get(&server.url("/a")).unwrap())
-        .unwrap();
+    let id = client.submit(Request::get(&server.url("/a")).unwrap()).unwrap();
     let outs = drive(&mut client);
     assert_eq!(outs[&id].body(), b"/a");
     client.cancel(id);
@@ -135,9 +106,7 @@ fn pause_then_resume(config: Config, hold: Duration) {
     let body = pattern(1024 * 1024);
     let server = Server::always(ok(&body));
     let mut client = Client::new(config).unwrap();
-    let id = client
-        .submit(Request::get(&server.url("/big")).unwrap())
-        .unwrap();
+    let id = client.submit(Request::get(&server.url("/big")).unwrap()).unwrap();
     let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
     let mut paused_at: Option<Instant> = None;
     let mut resumed = false;
@@ -184,10 +153,7 @@ fn pause_then_resume_from_a_timer_delivers_the_whole_body() {
 fn a_paused_request_is_not_idle_timed_out() {
     // The client chose not to read; the peer is not idle. A pause longer than the
     // idle timeout must not fail the request.
-    let config = Config {
-        idle_timeout: Duration::from_millis(200),
-        ..test_config()
-    };
+    let config = Config { idle_timeout: Duration::from_millis(200), ..test_config() };
     pause_then_resume(config, Duration::from_millis(600));
 }
 
@@ -221,21 +187,11 @@ fn body_events_add_up_across_concurrent_one_mebibyte_responses() {
     });
     let mut client = Client::new(test_config()).unwrap();
     let ids: Vec<(usize, RequestId)> = (0..6)
-        .map(|n| {
-            (
-                n,
-                client
-                    .submit(Request::get(&server.url(&format!("/{n}"))).unwrap())
-                    .unwrap(),
-            )
-        })
+        .map(|n| (n, client.submit(Request::get(&server.url(&format!("/{n}"))).unwrap()).unwrap()))
         .collect();
     let outs = drive(&mut client);
     for (n, id) in ids {
-        assert!(
-            outs[&id].event_body == pattern(1024 * 1024 + n),
-            "body {n} differs"
-        );
+        assert!(outs[&id].event_body == pattern(1024 * 1024 + n), "body {n} differs");
     }
 }
 
@@ -243,9 +199,7 @@ fn body_events_add_up_across_concurrent_one_mebibyte_responses() {
 fn submit_from_the_handler() {
     let server = slow_and_fast();
     let mut client = Client::new(test_config()).unwrap();
-    let first = client
-        .submit(Request::get(&server.url("/first")).unwrap())
-        .unwrap();
+    let first = client.submit(Request::get(&server.url("/first")).unwrap()).unwrap();
     let url = server.url("/second");
     let mut second = None;
     let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
@@ -263,11 +217,7 @@ fn submit_from_the_handler() {
     assert_ne!(second, first);
     assert_eq!(outs[&first].body(), b"/first");
     assert_eq!(outs[&second].body(), b"/second");
-    assert_eq!(
-        server.connections(),
-        1,
-        "the handler's request reused the connection"
-    );
+    assert_eq!(server.connections(), 1, "the handler's request reused the connection");
 }
 
 /// Submit one GET, pause it when `pause_on` says so, resume `hold` later; return the
@@ -279,19 +229,14 @@ fn pause_resume_with(
     pause_on: impl Fn(&Event<'_>) -> bool,
 ) -> (Outcome, usize) {
     let mut client = Client::new(config).unwrap();
-    let id = client
-        .submit(Request::get(&server.url("/p")).unwrap())
-        .unwrap();
+    let id = client.submit(Request::get(&server.url("/p")).unwrap()).unwrap();
     let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
     let mut paused_at: Option<Instant> = None;
     let mut resumed = false;
     let mut during_pause = 0;
     let start = Instant::now();
     while !client.is_idle() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "still running: {outs:#?}"
-        );
+        assert!(start.elapsed() < Duration::from_secs(10), "still running: {outs:#?}");
         if paused_at.is_some_and(|t| !resumed && t.elapsed() >= hold) {
             client.resume(id);
             resumed = true;
@@ -319,13 +264,9 @@ fn pause_at_head_with_the_whole_body_already_buffered() {
     // Head and body arrive in one segment; the body bytes sit in the client's buffer
     // while paused and must be delivered on resume, without any more socket reads.
     let server = Server::always(ok("small body in the same segment"));
-    let config = Config {
-        idle_timeout: Duration::from_secs(2),
-        ..test_config()
-    };
-    let (out, during) = pause_resume_with(&server, config, Duration::from_millis(200), |e| {
-        matches!(e, Event::Head { .. })
-    });
+    let config = Config { idle_timeout: Duration::from_secs(2), ..test_config() };
+    let (out, during) =
+        pause_resume_with(&server, config, Duration::from_millis(200), |e| matches!(e, Event::Head { .. }));
     assert_eq!(during, 0);
     assert_eq!(out.body(), b"small body in the same segment", "{out:#?}");
 }
@@ -338,34 +279,20 @@ fn pause_through_server_close_of_a_close_delimited_body() {
     let mut wire = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
     wire.extend_from_slice(&body);
     let server = Server::start(move |_| Action::ReplyClose(wire.clone()));
-    let (out, during) =
-        pause_resume_with(&server, test_config(), Duration::from_millis(300), |e| {
-            matches!(e, Event::Body { .. })
-        });
+    let (out, during) = pause_resume_with(&server, test_config(), Duration::from_millis(300), |e| {
+        matches!(e, Event::Body { .. })
+    });
     assert_eq!(during, 0);
     assert!(out.done.is_some(), "{:?}", out.failed);
-    assert!(
-        out.event_body == body,
-        "{} of {} bytes",
-        out.event_body.len(),
-        body.len()
-    );
+    assert!(out.event_body == body, "{} of {} bytes", out.event_body.len(), body.len());
 }
 
 #[test]
 fn cancel_in_the_head_handler_leaves_the_others_alone() {
     let server = Server::start(|r| Action::Reply(ok(r.path())));
-    let mut client = Client::new(Config {
-        max_per_origin: 2,
-        ..test_config()
-    })
-    .unwrap();
+    let mut client = Client::new(Config { max_per_origin: 2, ..test_config() }).unwrap();
     let ids: Vec<RequestId> = (0..6)
-        .map(|i| {
-            client
-                .submit(Request::get(&server.url(&format!("/{i}"))).unwrap())
-                .unwrap()
-        })
+        .map(|i| client.submit(Request::get(&server.url(&format!("/{i}"))).unwrap()).unwrap())
         .collect();
     let victim = ids[1];
     let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
@@ -384,12 +311,7 @@ fn cancel_in_the_head_handler_leaves_the_others_alone() {
             assert_eq!(outs[id].error().kind(), ErrorKind::Cancelled);
             assert!(outs[id].done.is_none());
         } else {
-            assert_eq!(
-                outs[id].body(),
-                format!("/{i}").as_bytes(),
-                "{:#?}",
-                outs[id]
-            );
+            assert_eq!(outs[id].body(), format!("/{i}").as_bytes(), "{:#?}", outs[id]);
         }
     }
 }
@@ -398,42 +320,25 @@ fn cancel_in_the_head_handler_leaves_the_others_alone() {
 fn download_rate_cap_slows_and_keeps_the_body_exact() {
     let body = pattern(150_000);
     let server = Server::always(ok(&body));
-    let config = Config {
-        max_download_rate: Some(300_000),
-        ..test_config()
-    };
+    let config = Config { max_download_rate: Some(300_000), ..test_config() };
     let start = Instant::now();
     let out = support::http::fetch_with(config, Request::get(&server.url("/rate")).unwrap());
     let took = start.elapsed();
     assert!(out.event_body == body, "{} bytes", out.event_body.len());
     // 150 kB at 300 kB/s is 0.5 s; allow for the initial burst.
-    assert!(
-        took >= Duration::from_millis(350),
-        "rate cap not applied: {took:?}"
-    );
+    assert!(took >= Duration::from_millis(350), "rate cap not applied: {took:?}");
     assert!(took < Duration::from_secs(3), "too slow: {took:?}");
 }
 
 #[test]
 fn tiny_read_quota_still_delivers_every_byte() {
     let server = Server::start(|r| Action::Reply(ok(pattern(300_000 + r.path().len()))));
-    let mut client = Client::new(Config {
-        read_quota: 1,
-        ..test_config()
-    })
-    .unwrap();
+    let mut client = Client::new(Config { read_quota: 1, ..test_config() }).unwrap();
     let ids: Vec<_> = (0..4)
-        .map(|i| {
-            client
-                .submit(Request::get(&server.url(&"/x".repeat(i + 1))).unwrap())
-                .unwrap()
-        })
+        .map(|i| client.submit(Request::get(&server.url(&"/x".repeat(i + 1))).unwrap()).unwrap())
         .collect();
     let outs = drive(&mut client);
     for (i, id) in ids.iter().enumerate() {
-        assert!(
-            outs[id].event_body == pattern(300_000 + 2 * (i + 1)),
-            "body {i}"
-        );
+        assert!(outs[id].event_body == pattern(300_000 + 2 * (i + 1)), "body {i}");
     }
 }

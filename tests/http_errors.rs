@@ -25,10 +25,7 @@ fn answer_and_keep(bytes: &'static [u8]) -> (Server, Outcome) {
 fn assert_protocol(out: &Outcome, server: &Server) {
     let e = out.error();
     assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
-    assert!(
-        e.to_string().contains(&server.url("/e")),
-        "error names the URL: {e}"
-    );
+    assert!(e.to_string().contains(&server.url("/e")), "error names the URL: {e}");
     assert!(out.done.is_none());
 }
 
@@ -42,8 +39,7 @@ fn truncated_content_length_body_is_protocol_error() {
 
 #[test]
 fn truncated_chunked_body_mid_chunk_is_error() {
-    let (server, out) =
-        answer_and_close(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+    let (server, out) = answer_and_close(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
     assert_protocol(&out, &server);
 }
 
@@ -57,37 +53,32 @@ fn chunked_body_without_last_chunk_is_error() {
 
 #[test]
 fn chunked_body_without_final_crlf_is_error() {
-    let (server, out) = answer_and_close(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
-    );
+    let (server, out) =
+        answer_and_close(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n");
     assert_protocol(&out, &server);
 }
 
 #[test]
 fn invalid_chunk_size_is_protocol_error() {
-    let (server, out) = answer_and_keep(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
-    );
+    let (server, out) =
+        answer_and_keep(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
     assert_protocol(&out, &server);
 }
 
 #[test]
 fn chunk_data_longer_than_its_size_is_protocol_error() {
-    let (server, out) = answer_and_keep(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n",
-    );
+    let (server, out) =
+        answer_and_keep(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n");
     assert_protocol(&out, &server);
 }
 
 #[test]
 fn chunked_and_content_length_together_is_protocol_error() {
-    let (server, out) =
-        answer_and_keep(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
-    assert_protocol(&out, &server);
-    assert!(
-        out.event_body.is_empty(),
-        "no body bytes from an ambiguous response"
+    let (server, out) = answer_and_keep(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     );
+    assert_protocol(&out, &server);
+    assert!(out.event_body.is_empty(), "no body bytes from an ambiguous response");
 }
 
 #[test]
@@ -106,9 +97,8 @@ fn content_length_list_with_different_values_is_protocol_error() {
 #[test]
 fn invalid_content_length_values_are_protocol_errors() {
     for bad in ["-1", "abc", "+5", "0x10", "99999999999999999999999"] {
-        let bytes: &'static [u8] = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\nhello")
-            .into_bytes()
-            .leak();
+        let bytes: &'static [u8] =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\nhello").into_bytes().leak();
         let (server, out) = answer_and_keep(bytes);
         assert_protocol(&out, &server);
     }
@@ -125,13 +115,8 @@ fn unsupported_transfer_coding_is_protocol_error() {
 #[test]
 fn head_larger_than_max_head_size_is_protocol_error_naming_the_size() {
     let pad = "a".repeat(2000);
-    let server = Server::always(format!(
-        "HTTP/1.1 200 OK\r\nX-Pad: {pad}\r\nContent-Length: 2\r\n\r\nok"
-    ));
-    let cfg = Config {
-        max_head_size: 1024,
-        ..test_config()
-    };
+    let server = Server::always(format!("HTTP/1.1 200 OK\r\nX-Pad: {pad}\r\nContent-Length: 2\r\n\r\nok"));
+    let cfg = Config { max_head_size: 1024, ..test_config() };
     let out = fetch_with(cfg, Request::get(&server.url("/e")).unwrap());
     assert_protocol(&out, &server);
     assert!(out.error().message().contains("1024"), "{}", out.error());
@@ -142,60 +127,34 @@ fn endless_head_fails_at_the_limit_not_at_a_timeout() {
     // Header lines without end, then silence: the limit must trip, not a timer.
     let line = "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(200);
     let bytes = format!("HTTP/1.1 200 OK\r\n{line}").into_bytes();
-    let server =
-        Server::start(move |_| Action::ReplyThenHang(bytes.clone(), Duration::from_secs(5)));
-    let cfg = Config {
-        max_head_size: 4096,
-        head_timeout: Duration::from_secs(3),
-        ..test_config()
-    };
+    let server = Server::start(move |_| Action::ReplyThenHang(bytes.clone(), Duration::from_secs(5)));
+    let cfg = Config { max_head_size: 4096, head_timeout: Duration::from_secs(3), ..test_config() };
     let start = Instant::now();
     let out = fetch_with(cfg, Request::get(&server.url("/e")).unwrap());
     assert_protocol(&out, &server);
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
 }
 
 #[test]
 fn large_head_under_the_default_limit_is_fine() {
     let pad = "b".repeat(50 * 1024);
-    let server = Server::always(format!(
-        "HTTP/1.1 200 OK\r\nX-Pad: {pad}\r\nContent-Length: 2\r\n\r\nok"
-    ));
+    let server = Server::always(format!("HTTP/1.1 200 OK\r\nX-Pad: {pad}\r\nContent-Length: 2\r\n\r\nok"));
     let out = get(&server.url("/e"));
     assert_eq!(out.body(), b"ok");
-    assert_eq!(
-        out.head
-            .as_ref()
-            .unwrap()
-            .headers
-            .get("x-pad")
-            .map(str::len),
-        Some(50 * 1024)
-    );
+    assert_eq!(out.head.as_ref().unwrap().headers.get("x-pad").map(str::len), Some(50 * 1024));
 }
 
 #[test]
 fn more_than_max_headers_fields_is_error() {
     let fields: String = (0..20).map(|i| format!("X-F{i}: {i}\r\n")).collect();
-    let server = Server::always(format!(
-        "HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok"
-    ));
-    let cfg = Config {
-        max_headers: 10,
-        ..test_config()
-    };
+    let server = Server::always(format!("HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok"));
+    let cfg = Config { max_headers: 10, ..test_config() };
     let out = fetch_with(cfg.clone(), Request::get(&server.url("/e")).unwrap());
     assert_protocol(&out, &server);
     assert!(out.error().message().contains("10"), "{}", out.error());
     // Exactly at the limit is fine (9 fields + Content-Length = 10).
     let fields: String = (0..9).map(|i| format!("X-F{i}: {i}\r\n")).collect();
-    let server = Server::always(format!(
-        "HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok"
-    ));
+    let server = Server::always(format!("HTTP/1.1 200 OK\r\n{fields}Content-Length: 2\r\n\r\nok"));
     let out = fetch_with(cfg, Request::get(&server.url("/e")).unwrap());
     assert_eq!(out.body(), b"ok");
 }
@@ -221,10 +180,7 @@ fn empty_response_on_fresh_connection_is_an_error() {
     let server = Server::start(|_| Action::Close);
     let out = get(&server.url("/e"));
     let e = out.error();
-    assert!(
-        matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Io),
-        "{e:?}"
-    );
+    assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Io), "{e:?}");
     assert!(e.to_string().contains(&server.url("/e")), "{e}");
     assert_eq!(server.requests(), 1, "a fresh connection is not retried");
 }
@@ -246,32 +202,17 @@ fn body_over_max_body_is_body_limit() {
     let server = Server::always(ok(vec![b'x'; 1000]));
     let req = Request::get(&server.url("/e"))
         .unwrap()
-        .options(RequestOptions {
-            max_body: Some(100),
-            ..Default::default()
-        });
+        .options(RequestOptions { max_body: Some(100), ..Default::default() });
     let out = support::http::fetch(req);
     assert_eq!(out.error().kind(), ErrorKind::BodyLimit, "{}", out.error());
-    assert!(
-        out.event_body.len() <= 100,
-        "{} bytes delivered past the limit",
-        out.event_body.len()
-    );
+    assert!(out.event_body.len() <= 100, "{} bytes delivered past the limit", out.event_body.len());
 }
 
 #[test]
 fn collect_over_max_collect_is_body_limit() {
     let server = Server::always(ok(vec![b'x'; 1000]));
-    let cfg = Config {
-        max_collect: 100,
-        ..test_config()
-    };
-    let out = fetch_with(
-        cfg,
-        Request::get(&server.url("/e"))
-            .unwrap()
-            .target(volley::BodyTarget::Collect),
-    );
+    let cfg = Config { max_collect: 100, ..test_config() };
+    let out = fetch_with(cfg, Request::get(&server.url("/e")).unwrap().target(volley::BodyTarget::Collect));
     assert_eq!(out.error().kind(), ErrorKind::BodyLimit, "{}", out.error());
 }
 
@@ -279,9 +220,7 @@ fn collect_over_max_collect_is_body_limit() {
 fn one_broken_request_does_not_disturb_nine_others() {
     let server = Server::start(|r| {
         if r.path() == "/broken" {
-            Action::head_then_close(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial".to_vec(),
-            )
+            Action::head_then_close(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial".to_vec())
         } else {
             Action::Reply(ok(format!("body for {}", r.path())))
         }
@@ -289,17 +228,8 @@ fn one_broken_request_does_not_disturb_nine_others() {
     let mut client = Client::new(test_config()).unwrap();
     let mut ids = Vec::new();
     for i in 0..10 {
-        let path = if i == 4 {
-            "/broken".to_string()
-        } else {
-            format!("/ok{i}")
-        };
-        ids.push((
-            client
-                .submit(Request::get(&server.url(&path)).unwrap())
-                .unwrap(),
-            path,
-        ));
+        let path = if i == 4 { "/broken".to_string() } else { format!("/ok{i}") };
+        ids.push((client.submit(Request::get(&server.url(&path)).unwrap()).unwrap(), path));
     }
     let outs = drive(&mut client);
     for (id, path) in ids {
@@ -315,12 +245,7 @@ fn one_broken_request_does_not_disturb_nine_others() {
 #[test]
 fn invalid_request_headers_are_refused_at_submit() {
     let mut client = Client::new(test_config()).unwrap();
-    for (n, v) in [
-        ("X-Bad", "a\r\nInjected: 1"),
-        ("Bad Name", "v"),
-        ("", "v"),
-        ("X-Nul", "a\0b"),
-    ] {
+    for (n, v) in [("X-Bad", "a\r\nInjected: 1"), ("Bad Name", "v"), ("", "v"), ("X-Nul", "a\0b")] {
         let r = Request::get("http://127.0.0.1:9/x").unwrap().header(n, v);
         let e = client.submit(r).expect_err("bad header must be refused");
         assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{n:?}: {e}");

@@ -25,10 +25,7 @@ fn request_bytes_are_exact() {
 #[test]
 fn caller_headers_follow_host_and_user_agent_in_order() {
     let server = Server::always(ok("x"));
-    let req = Request::get(&server.url("/h"))
-        .unwrap()
-        .header("Accept", "*/*")
-        .header("X-Two", "2");
+    let req = Request::get(&server.url("/h")).unwrap().header("Accept", "*/*").header("X-Two", "2");
     let out = support::http::fetch(req);
     assert_eq!(out.status(), 200);
     let want = format!(
@@ -80,21 +77,12 @@ fn chunked_with_extensions_and_trailers() {
                 5;ext=1\r\nhello\r\n6;a;b=\"c d\"\r\n world\r\nA\r\n0123456789\r\n0;last\r\nX-Trailer: t\r\nX-Other: o\r\n\r\n";
     let server = Server::always(body);
     let mut client = Client::new(test_config()).unwrap();
-    let a = client
-        .submit(Request::get(&server.url("/c1")).unwrap())
-        .unwrap();
+    let a = client.submit(Request::get(&server.url("/c1")).unwrap()).unwrap();
     let mut outs = drive(&mut client);
-    let b = client
-        .submit(Request::get(&server.url("/c2")).unwrap())
-        .unwrap();
+    let b = client.submit(Request::get(&server.url("/c2")).unwrap()).unwrap();
     outs.extend(drive(&mut client));
     for id in [a, b] {
-        assert_eq!(
-            outs[&id].body(),
-            b"hello world0123456789",
-            "{:#?}",
-            outs[&id]
-        );
+        assert_eq!(outs[&id].body(), b"hello world0123456789", "{:#?}", outs[&id]);
         assert_eq!(outs[&id].stats().body_bytes, 21);
     }
     // The trailers were consumed exactly: the connection was reusable.
@@ -104,18 +92,17 @@ fn chunked_with_extensions_and_trailers() {
 
 #[test]
 fn chunked_trickled_one_byte_at_a_time() {
-    let body = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\n";
-    let server =
-        Server::start(move |_| Action::trickle_bytes(body, Duration::from_millis(1), false));
+    let body =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\n";
+    let server = Server::start(move |_| Action::trickle_bytes(body, Duration::from_millis(1), false));
     let out = get(&server.url("/c"));
     assert_eq!(out.body(), b"abcde");
 }
 
 #[test]
 fn close_delimited_body() {
-    let server = Server::start(|_| {
-        Action::ReplyClose(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nuntil the end".to_vec())
-    });
+    let server =
+        Server::start(|_| Action::ReplyClose(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nuntil the end".to_vec()));
     let out = get(&server.url("/close"));
     assert_eq!(out.status(), 200);
     assert_eq!(out.body(), b"until the end");
@@ -123,8 +110,7 @@ fn close_delimited_body() {
 
 #[test]
 fn close_delimited_http10_body() {
-    let server =
-        Server::start(|_| Action::ReplyClose(b"HTTP/1.0 200 OK\r\n\r\nold school".to_vec()));
+    let server = Server::start(|_| Action::ReplyClose(b"HTTP/1.0 200 OK\r\n\r\nold school".to_vec()));
     let out = get(&server.url("/10"));
     assert_eq!(out.head.as_ref().unwrap().version, Version::Http10);
     assert_eq!(out.body(), b"old school");
@@ -142,13 +128,9 @@ fn bodiless_then_reuse(method_first: &str, first: &'static str) {
     });
     let mut client = Client::new(test_config()).unwrap();
     let method = volley::Method::parse(method_first).unwrap();
-    let a = client
-        .submit(Request::new(method, &server.url("/first")).unwrap())
-        .unwrap();
+    let a = client.submit(Request::new(method, &server.url("/first")).unwrap()).unwrap();
     let mut outs = drive(&mut client);
-    let b = client
-        .submit(Request::get(&server.url("/second")).unwrap())
-        .unwrap();
+    let b = client.submit(Request::get(&server.url("/second")).unwrap()).unwrap();
     outs.extend(drive(&mut client));
     assert!(outs[&a].done.is_some(), "{:#?}", outs[&a]);
     assert_eq!(outs[&a].body(), b"");
@@ -167,10 +149,7 @@ fn head_gets_no_body_even_with_content_length() {
 
 #[test]
 fn head_gets_no_body_even_with_chunked() {
-    bodiless_then_reuse(
-        "HEAD",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-    );
+    bodiless_then_reuse("HEAD", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 }
 
 #[test]
@@ -180,10 +159,7 @@ fn status_204_has_no_body() {
 
 #[test]
 fn status_304_has_no_body_even_with_content_length() {
-    bodiless_then_reuse(
-        "GET",
-        "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\n",
-    );
+    bodiless_then_reuse("GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\n");
 }
 
 #[test]
@@ -192,9 +168,7 @@ fn interim_100_continue_is_skipped() {
         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: 1\r\n\r\nfinal",
     );
     let mut client = Client::new(test_config()).unwrap();
-    let id = client
-        .submit(Request::get(&server.url("/100")).unwrap())
-        .unwrap();
+    let id = client.submit(Request::get(&server.url("/100")).unwrap()).unwrap();
     let mut heads = 0;
     let mut outs = std::collections::HashMap::new();
     client
@@ -244,9 +218,7 @@ fn header_values_and_duplicates_are_kept_in_order() {
 
 #[test]
 fn large_body_across_many_reads() {
-    let body: Vec<u8> = (0..3 * 1024 * 1024 + 17)
-        .map(|i: u32| (i % 251) as u8)
-        .collect();
+    let body: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i: u32| (i % 251) as u8).collect();
     let server = Server::always(ok(&body));
     let out = get(&server.url("/big"));
     assert_eq!(out.event_body.len(), body.len());
@@ -271,10 +243,7 @@ fn caller_host_and_user_agent_replace_ours() {
 #[test]
 fn configured_user_agent_is_sent() {
     let server = Server::always(ok("x"));
-    let cfg = volley::Config {
-        user_agent: "crawler/9".into(),
-        ..test_config()
-    };
+    let cfg = volley::Config { user_agent: "crawler/9".into(), ..test_config() };
     support::http::fetch_with(cfg, Request::get(&server.url("/")).unwrap());
     assert_eq!(server.only().header("user-agent"), Some("crawler/9"));
 }
@@ -291,10 +260,7 @@ fn stats_are_consistent() {
     let server = Server::always(ok("0123456789"));
     let out = get(&server.url("/s"));
     let s = out.stats();
-    assert_eq!(
-        (s.status, s.body_bytes, s.redirects, s.retries, s.reused),
-        (200, 10, 0, 0, false)
-    );
+    assert_eq!((s.status, s.body_bytes, s.redirects, s.retries, s.reused), (200, 10, 0, 0, false));
     assert!(s.first_byte <= s.total, "{s:?}");
     assert_eq!(s.final_url, server.url("/s"));
 }

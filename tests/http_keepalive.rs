@@ -20,19 +20,14 @@ fn sequential(client: &mut Client, requests: Vec<Request>) -> Vec<Outcome> {
 }
 
 fn gets(server: &Server, paths: &[&str]) -> Vec<Request> {
-    paths
-        .iter()
-        .map(|p| Request::get(&server.url(p)).unwrap())
-        .collect()
+    paths.iter().map(|p| Request::get(&server.url(p)).unwrap()).collect()
 }
 
 /// Turn the client for `d` without any request in flight (lets it notice closes).
 fn idle_turns(client: &mut Client, d: Duration) {
     let end = Instant::now() + d;
     while let Some(left) = end.checked_duration_since(Instant::now()) {
-        client
-            .turn(Some(left), |_, e| panic!("unexpected event {e:?}"))
-            .unwrap();
+        client.turn(Some(left), |_, e| panic!("unexpected event {e:?}")).unwrap();
     }
 }
 
@@ -58,8 +53,7 @@ fn three_sequential_requests_share_one_connection() {
 fn connection_close_from_server_forces_a_new_connection() {
     // The server keeps the socket open: only the header says close. Reusing it
     // anyway would be a client bug the counters catch.
-    let server =
-        Server::start(|r| Action::Reply(response(200, &[("Connection", "close")], r.path())));
+    let server = Server::start(|r| Action::Reply(response(200, &[("Connection", "close")], r.path())));
     let mut client = Client::new(test_config()).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/a", "/b"]));
     assert_eq!(outs[0].body(), b"/a");
@@ -72,8 +66,7 @@ fn connection_close_from_server_forces_a_new_connection() {
 
 #[test]
 fn connection_close_among_other_tokens_is_honoured() {
-    let server =
-        Server::start(|_| Action::Reply(response(200, &[("Connection", "Upgrade, CLOSE")], "x")));
+    let server = Server::start(|_| Action::Reply(response(200, &[("Connection", "Upgrade, CLOSE")], "x")));
     let mut client = Client::new(test_config()).unwrap();
     sequential(&mut client, gets(&server, &["/a", "/b"]));
     assert_eq!(server.connections(), 2);
@@ -84,9 +77,7 @@ fn request_connection_close_is_sent_and_not_reused() {
     let server = Server::always(ok("x"));
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
-        Request::get(&server.url("/a"))
-            .unwrap()
-            .header("Connection", "close"),
+        Request::get(&server.url("/a")).unwrap().header("Connection", "close"),
         Request::get(&server.url("/b")).unwrap(),
     ];
     sequential(&mut client, reqs);
@@ -97,13 +88,7 @@ fn request_connection_close_is_sent_and_not_reused() {
 #[test]
 fn http10_response_without_keep_alive_is_not_reused() {
     let server = Server::start(|r| {
-        Action::Reply(
-            format!(
-                "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}",
-                &r.path()[1..3]
-            )
-            .into_bytes(),
-        )
+        Action::Reply(format!("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", &r.path()[1..3]).into_bytes())
     });
     let mut client = Client::new(test_config()).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/aa", "/bb"]));
@@ -114,8 +99,7 @@ fn http10_response_without_keep_alive_is_not_reused() {
 
 #[test]
 fn http10_response_with_keep_alive_works() {
-    let server =
-        Server::always("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok");
+    let server = Server::always("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok");
     let mut client = Client::new(test_config()).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/a", "/b"]));
     assert_eq!(outs[0].body(), b"ok");
@@ -125,8 +109,7 @@ fn http10_response_with_keep_alive_works() {
 
 #[test]
 fn server_closing_idle_pooled_connection_is_noticed() {
-    let server =
-        Server::start(|r| Action::ReplyThenCloseAfter(ok(r.path()), Duration::from_millis(50)));
+    let server = Server::start(|r| Action::ReplyThenCloseAfter(ok(r.path()), Duration::from_millis(50)));
     let mut client = Client::new(test_config()).unwrap();
     let first = sequential(&mut client, gets(&server, &["/one"]));
     idle_turns(&mut client, Duration::from_millis(300));
@@ -135,19 +118,14 @@ fn server_closing_idle_pooled_connection_is_noticed() {
     assert_eq!(second[0].body(), b"/two");
     assert!(!second[0].stats().reused);
     assert_eq!(server.connections(), 2);
-    assert_eq!(
-        server.requests(),
-        2,
-        "the closed connection must not get the request"
-    );
+    assert_eq!(server.requests(), 2, "the closed connection must not get the request");
 }
 
 #[test]
 fn stale_pooled_connection_found_at_reuse_still_succeeds() {
     // The client does not turn while the server closes, so it learns of the close
     // only when it wants the connection again.
-    let server =
-        Server::start(|r| Action::ReplyThenCloseAfter(ok(r.path()), Duration::from_millis(20)));
+    let server = Server::start(|r| Action::ReplyThenCloseAfter(ok(r.path()), Duration::from_millis(20)));
     let mut client = Client::new(test_config()).unwrap();
     let first = sequential(&mut client, gets(&server, &["/one"]));
     std::thread::sleep(Duration::from_millis(200)); // the test thread, not the client
@@ -160,36 +138,27 @@ fn stale_pooled_connection_found_at_reuse_still_succeeds() {
 #[test]
 #[ignore = "BUG: exchange_failed retry enqueues on an origin close_conn already released: panic pool.rs:69 invalid key"]
 fn get_is_retried_once_when_reused_connection_closes_unanswered() {
-    let server = Server::start(|r| {
-        if (r.conn, r.index) == (1, 1) {
-            Action::Close
-        } else {
-            Action::Reply(ok(r.path()))
-        }
-    });
+    let server =
+        Server::start(
+            |r| {
+                if (r.conn, r.index) == (1, 1) {
+                    Action::Close
+                } else {
+                    Action::Reply(ok(r.path()))
+                }
+            },
+        );
     let mut client = Client::new(test_config()).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/first", "/second"]));
     assert_eq!(outs[0].body(), b"/first");
     assert_eq!(outs[1].body(), b"/second", "{:#?}", outs[1]);
     assert_eq!(outs[1].stats().retries, 1);
-    assert!(
-        !outs[1].stats().reused,
-        "the retry ran on a fresh connection"
-    );
+    assert!(!outs[1].stats().reused, "the retry ran on a fresh connection");
     let seen = server.seen();
     assert_eq!(seen.len(), 3);
-    assert_eq!(
-        (seen[1].conn, seen[1].index, seen[1].path()),
-        (1, 1, "/second")
-    );
-    assert_eq!(
-        (seen[2].conn, seen[2].index, seen[2].path()),
-        (2, 0, "/second")
-    );
-    assert_eq!(
-        seen[1].head, seen[2].head,
-        "the retry sends the same request"
-    );
+    assert_eq!((seen[1].conn, seen[1].index, seen[1].path()), (1, 1, "/second"));
+    assert_eq!((seen[2].conn, seen[2].index, seen[2].path()), (2, 0, "/second"));
+    assert_eq!(seen[1].head, seen[2].head, "the retry sends the same request");
 }
 
 #[test]
@@ -198,13 +167,7 @@ fn retry_happens_at_most_once() {
     // Every reused connection closes unanswered, and so does the retry's connection
     // when it is reused... but the retry is on a fresh one; make fresh ones fail too
     // after the first request.
-    let server = Server::start(|r| {
-        if r.seq == 0 {
-            Action::Reply(ok("a"))
-        } else {
-            Action::Close
-        }
-    });
+    let server = Server::start(|r| if r.seq == 0 { Action::Reply(ok("a")) } else { Action::Close });
     let mut client = Client::new(test_config()).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/a", "/b"]));
     assert_eq!(outs[0].body(), b"a");
@@ -227,9 +190,7 @@ fn put_with_bytes_is_retried_with_the_same_body() {
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
         Request::get(&server.url("/warm")).unwrap(),
-        Request::new(Method::Put, &server.url("/put"))
-            .unwrap()
-            .body_bytes(&b"payload"[..]),
+        Request::new(Method::Put, &server.url("/put")).unwrap().body_bytes(&b"payload"[..]),
     ];
     let outs = sequential(&mut client, reqs);
     assert_eq!(outs[1].body(), b"PUT", "{:#?}", outs[1]);
@@ -242,13 +203,16 @@ fn put_with_bytes_is_retried_with_the_same_body() {
 
 #[test]
 fn post_is_not_retried_on_reused_connection_close() {
-    let server = Server::start(|r| {
-        if (r.conn, r.index) == (1, 1) {
-            Action::Close
-        } else {
-            Action::Reply(ok("fine"))
-        }
-    });
+    let server =
+        Server::start(
+            |r| {
+                if (r.conn, r.index) == (1, 1) {
+                    Action::Close
+                } else {
+                    Action::Reply(ok("fine"))
+                }
+            },
+        );
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
         Request::get(&server.url("/warm")).unwrap(),
@@ -257,10 +221,7 @@ fn post_is_not_retried_on_reused_connection_close() {
     let outs = sequential(&mut client, reqs);
     assert_eq!(outs[0].body(), b"fine");
     let e = outs[1].error();
-    assert!(
-        matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Io),
-        "{e:?}"
-    );
+    assert!(matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Io), "{e:?}");
     assert!(e.to_string().contains("/post"), "error names the URL: {e}");
     assert_eq!(outs[1].failed.as_ref().unwrap().1.retries, 0);
     assert_eq!(server.requests(), 2, "POST was sent once only");
@@ -288,17 +249,9 @@ fn unrequested_bytes_after_response_prevent_reuse() {
 #[test]
 fn queued_requests_reuse_a_single_allowed_connection() {
     let server = Server::start(|r| Action::Reply(ok(r.path())));
-    let mut client = Client::new(volley::Config {
-        max_per_origin: 1,
-        ..test_config()
-    })
-    .unwrap();
+    let mut client = Client::new(volley::Config { max_per_origin: 1, ..test_config() }).unwrap();
     let ids: Vec<_> = (0..5)
-        .map(|i| {
-            client
-                .submit(Request::get(&server.url(&format!("/q{i}"))).unwrap())
-                .unwrap()
-        })
+        .map(|i| client.submit(Request::get(&server.url(&format!("/q{i}"))).unwrap()).unwrap())
         .collect();
     let outs = drive(&mut client);
     for (i, id) in ids.iter().enumerate() {
@@ -312,13 +265,16 @@ fn queued_requests_reuse_a_single_allowed_connection() {
 
 #[test]
 fn one_shot_reader_is_not_retried_on_reused_connection_close() {
-    let server = Server::start(|r| {
-        if (r.conn, r.index) == (1, 1) {
-            Action::Close
-        } else {
-            Action::Reply(ok("fine"))
-        }
-    });
+    let server =
+        Server::start(
+            |r| {
+                if (r.conn, r.index) == (1, 1) {
+                    Action::Close
+                } else {
+                    Action::Reply(ok("fine"))
+                }
+            },
+        );
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
         Request::get(&server.url("/warm")).unwrap(),
@@ -334,10 +290,7 @@ fn one_shot_reader_is_not_retried_on_reused_connection_close() {
 #[test]
 fn pooled_connection_is_closed_after_pool_idle_timeout() {
     let server = Server::start(|r| Action::Reply(ok(r.path())));
-    let config = volley::Config {
-        pool_idle_timeout: Duration::from_millis(200),
-        ..test_config()
-    };
+    let config = volley::Config { pool_idle_timeout: Duration::from_millis(200), ..test_config() };
     let mut client = Client::new(config).unwrap();
     sequential(&mut client, gets(&server, &["/a"]));
     assert_eq!(server.open_now(), 1, "kept alive after the response");
@@ -346,11 +299,7 @@ fn pooled_connection_is_closed_after_pool_idle_timeout() {
     while server.open_now() != 0 && start.elapsed() < Duration::from_secs(2) {
         std::thread::sleep(Duration::from_millis(5)); // the server thread notices EOF
     }
-    assert_eq!(
-        server.open_now(),
-        0,
-        "the client closed its idle connection"
-    );
+    assert_eq!(server.open_now(), 0, "the client closed its idle connection");
     let outs = sequential(&mut client, gets(&server, &["/b"]));
     assert_eq!(outs[0].body(), b"/b");
     assert!(!outs[0].stats().reused);
@@ -360,10 +309,7 @@ fn pooled_connection_is_closed_after_pool_idle_timeout() {
 #[test]
 fn no_idle_pool_means_no_reuse() {
     let server = Server::start(|r| Action::Reply(ok(r.path())));
-    let config = volley::Config {
-        pool_max_idle_per_origin: 0,
-        ..test_config()
-    };
+    let config = volley::Config { pool_max_idle_per_origin: 0, ..test_config() };
     let mut client = Client::new(config).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/a", "/b", "/c"]));
     assert!(outs.iter().all(|o| !o.stats().reused));
@@ -374,42 +320,27 @@ fn no_idle_pool_means_no_reuse() {
 fn retry_works_while_the_origin_has_other_queued_requests() {
     // Same fault as above, but a third request keeps the origin queued, so the retry
     // path is reached without the origin being released first.
-    let server = Server::start(|r| {
-        if (r.conn, r.index) == (1, 1) {
-            Action::Close
-        } else {
-            Action::Reply(ok(r.path()))
-        }
-    });
-    let mut client = Client::new(volley::Config {
-        max_per_origin: 1,
-        ..test_config()
-    })
-    .unwrap();
+    let server =
+        Server::start(
+            |r| {
+                if (r.conn, r.index) == (1, 1) {
+                    Action::Close
+                } else {
+                    Action::Reply(ok(r.path()))
+                }
+            },
+        );
+    let mut client = Client::new(volley::Config { max_per_origin: 1, ..test_config() }).unwrap();
     let ids: Vec<_> = ["/a", "/b", "/c"]
         .iter()
-        .map(|p| {
-            client
-                .submit(Request::get(&server.url(p)).unwrap())
-                .unwrap()
-        })
+        .map(|p| client.submit(Request::get(&server.url(p)).unwrap()).unwrap())
         .collect();
     let outs = drive(&mut client);
     assert_eq!(outs[&ids[0]].body(), b"/a");
     assert_eq!(outs[&ids[1]].body(), b"/b", "{:#?}", outs[&ids[1]]);
     assert_eq!(outs[&ids[1]].stats().retries, 1);
     assert_eq!(outs[&ids[2]].body(), b"/c");
-    let seen: Vec<(usize, usize, String)> = server
-        .seen()
-        .iter()
-        .map(|s| (s.conn, s.index, s.target.clone()))
-        .collect();
-    assert_eq!(
-        seen[..3],
-        [
-            (1, 0, "/a".into()),
-            (1, 1, "/b".into()),
-            (2, 0, "/b".into())
-        ]
-    );
+    let seen: Vec<(usize, usize, String)> =
+        server.seen().iter().map(|s| (s.conn, s.index, s.target.clone())).collect();
+    assert_eq!(seen[..3], [(1, 0, "/a".into()), (1, 1, "/b".into()), (2, 0, "/b".into())]);
 }

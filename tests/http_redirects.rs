@@ -26,23 +26,13 @@ fn chain_of_three_reports_final_url() {
     assert_eq!(stats.final_url, server.url("/final?x=1"));
     assert_eq!(stats.redirects, 3);
     assert_eq!(stats.status, 200);
-    assert_eq!(
-        out.head.as_ref().unwrap().url.as_str(),
-        server.url("/final?x=1")
-    );
-    let want: Vec<(u16, String)> = vec![
-        (302, server.url("/r2")),
-        (301, server.url("/r3")),
-        (307, server.url("/final?x=1")),
-    ];
+    assert_eq!(out.head.as_ref().unwrap().url.as_str(), server.url("/final?x=1"));
+    let want: Vec<(u16, String)> =
+        vec![(302, server.url("/r2")), (301, server.url("/r3")), (307, server.url("/final?x=1"))];
     assert_eq!(out.redirects, want);
     let targets: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
     assert_eq!(targets, ["/r1", "/r2", "/r3", "/final?x=1"]);
-    assert_eq!(
-        server.connections(),
-        1,
-        "redirect bodies are drained and the connection reused"
-    );
+    assert_eq!(server.connections(), 1, "redirect bodies are drained and the connection reused");
 }
 
 #[test]
@@ -50,23 +40,13 @@ fn redirect_loop_is_too_many_redirects() {
     let server = Server::always(redirect(302, "/loop"));
     let req = Request::get(&server.url("/loop"))
         .unwrap()
-        .options(RequestOptions {
-            max_redirects: Some(5),
-            ..Default::default()
-        });
+        .options(RequestOptions { max_redirects: Some(5), ..Default::default() });
     let out = fetch(req);
     let e = out.error();
     assert_eq!(e.kind(), ErrorKind::TooManyRedirects, "{e}");
     assert!(e.to_string().contains("/loop"), "{e}");
-    assert!(
-        out.head.is_none(),
-        "no final head for a failed redirect chain"
-    );
-    assert_eq!(
-        server.requests(),
-        6,
-        "the first request and five followed redirects"
-    );
+    assert!(out.head.is_none(), "no final head for a failed redirect chain");
+    assert_eq!(server.requests(), 6, "the first request and five followed redirects");
 }
 
 #[test]
@@ -128,13 +108,8 @@ fn cross_origin_redirect_drops_credentials_keeps_other_headers() {
 
 #[test]
 fn same_origin_redirect_keeps_credentials() {
-    let server = Server::start(|r| {
-        Action::Reply(if r.path() == "/a" {
-            redirect(302, "/b")
-        } else {
-            ok("b")
-        })
-    });
+    let server =
+        Server::start(|r| Action::Reply(if r.path() == "/a" { redirect(302, "/b") } else { ok("b") }));
     let req = Request::get(&server.url("/a"))
         .unwrap()
         .header("Authorization", "Basic eDp5")
@@ -149,11 +124,7 @@ fn same_origin_redirect_keeps_credentials() {
 #[test]
 fn see_other_after_post_becomes_get_without_body() {
     let server = Server::start(|r| {
-        Action::Reply(if r.path() == "/form" {
-            redirect(303, "/after")
-        } else {
-            ok(r.method.clone())
-        })
+        Action::Reply(if r.path() == "/form" { redirect(303, "/after") } else { ok(r.method.clone()) })
     });
     let req = Request::post(&server.url("/form"), "a=1&b=2")
         .unwrap()
@@ -178,11 +149,7 @@ fn see_other_after_post_becomes_get_without_body() {
 #[test]
 fn found_after_post_becomes_get() {
     let server = Server::start(|r| {
-        Action::Reply(if r.path() == "/form" {
-            redirect(302, "/after")
-        } else {
-            ok(r.method.clone())
-        })
+        Action::Reply(if r.path() == "/form" { redirect(302, "/after") } else { ok(r.method.clone()) })
     });
     let out = fetch(Request::post(&server.url("/form"), "x").unwrap());
     assert_eq!(out.body(), b"GET");
@@ -191,15 +158,10 @@ fn found_after_post_becomes_get() {
 
 fn keeps_method_and_body(status: u16) {
     let server = Server::start(move |r| {
-        Action::Reply(if r.path() == "/in" {
-            redirect(status, "/out")
-        } else {
-            ok(r.method.clone())
-        })
+        Action::Reply(if r.path() == "/in" { redirect(status, "/out") } else { ok(r.method.clone()) })
     });
-    let req = Request::post(&server.url("/in"), &b"exact body \x00\xff"[..])
-        .unwrap()
-        .header("Content-Type", "x/y");
+    let req =
+        Request::post(&server.url("/in"), &b"exact body \x00\xff"[..]).unwrap().header("Content-Type", "x/y");
     let out = fetch(req);
     assert_eq!(out.body(), b"POST");
     let seen = server.seen();
@@ -228,17 +190,9 @@ fn temporary_redirect_replays_a_file_body() {
     let path = dir.path().join("up.bin");
     std::fs::write(&path, b"file body").unwrap();
     let server = Server::start(|r| {
-        Action::Reply(if r.path() == "/in" {
-            redirect(307, "/out")
-        } else {
-            ok(r.body.clone())
-        })
+        Action::Reply(if r.path() == "/in" { redirect(307, "/out") } else { ok(r.body.clone()) })
     });
-    let out = fetch(
-        Request::new(Method::Put, &server.url("/in"))
-            .unwrap()
-            .body_file(&path),
-    );
+    let out = fetch(Request::new(Method::Put, &server.url("/in")).unwrap().body_file(&path));
     assert_eq!(out.body(), b"file body");
     assert_eq!(server.seen()[1].body, b"file body");
 }
@@ -256,23 +210,13 @@ fn temporary_redirect_of_one_shot_reader_fails_cleanly() {
 
 #[test]
 fn max_redirects_zero_returns_the_redirect_itself() {
-    let server = Server::always(response(
-        302,
-        &[("Location", "/elsewhere")],
-        "see elsewhere",
-    ));
+    let server = Server::always(response(302, &[("Location", "/elsewhere")], "see elsewhere"));
     let req = Request::get(&server.url("/r"))
         .unwrap()
-        .options(RequestOptions {
-            max_redirects: Some(0),
-            ..Default::default()
-        });
+        .options(RequestOptions { max_redirects: Some(0), ..Default::default() });
     let out = fetch(req);
     assert_eq!(out.status(), 302);
-    assert_eq!(
-        out.head.as_ref().unwrap().headers.get("location"),
-        Some("/elsewhere")
-    );
+    assert_eq!(out.head.as_ref().unwrap().headers.get("location"), Some("/elsewhere"));
     assert_eq!(out.body(), b"see elsewhere");
     assert!(out.redirects.is_empty());
     assert_eq!(out.stats().redirects, 0);
@@ -283,10 +227,7 @@ fn max_redirects_zero_returns_the_redirect_itself() {
 fn config_max_redirects_zero_returns_the_redirect_itself() {
     let server = Server::always(redirect(301, "/elsewhere"));
     let out = fetch_with(
-        volley::Config {
-            max_redirects: 0,
-            ..test_config()
-        },
+        volley::Config { max_redirects: 0, ..test_config() },
         Request::get(&server.url("/r")).unwrap(),
     );
     assert_eq!(out.status(), 301);
@@ -306,18 +247,15 @@ fn redirect_to_unsupported_scheme_fails() {
     let server = Server::always(redirect(302, "ftp://127.0.0.1/file"));
     let out = fetch(Request::get(&server.url("/r")).unwrap());
     assert_eq!(out.error().kind(), ErrorKind::Redirect);
-    assert!(
-        out.error().to_string().contains(&server.url("/r")),
-        "{}",
-        out.error()
-    );
+    assert!(out.error().to_string().contains(&server.url("/r")), "{}", out.error());
 }
 
 #[test]
 fn chunked_redirect_body_is_drained_before_following() {
     let server = Server::start(|r| {
         Action::Reply(if r.path() == "/r" {
-            b"HTTP/1.1 302 Found\r\nLocation: /f\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nskip\r\n0\r\n\r\n".to_vec()
+            b"HTTP/1.1 302 Found\r\nLocation: /f\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nskip\r\n0\r\n\r\n"
+                .to_vec()
         } else {
             ok("final")
         })
@@ -331,11 +269,7 @@ fn chunked_redirect_body_is_drained_before_following() {
 #[test]
 fn head_redirected_by_303_stays_head() {
     let server = Server::start(|r| {
-        Action::Reply(if r.path() == "/r" {
-            redirect(303, "/f")
-        } else {
-            response(200, &[], "")
-        })
+        Action::Reply(if r.path() == "/r" { redirect(303, "/f") } else { response(200, &[], "") })
     });
     let out = fetch(Request::head(&server.url("/r")).unwrap());
     assert_eq!(out.status(), 200);
@@ -347,16 +281,9 @@ fn redirect_limit_boundary() {
     // /c3 -> /c2 -> /c1 -> /c0 (200): three redirects.
     let server = Server::start(|r| {
         let n: u32 = r.path()[2..].parse().unwrap();
-        Action::Reply(if n == 0 {
-            ok("end")
-        } else {
-            redirect(302, &format!("/c{}", n - 1))
-        })
+        Action::Reply(if n == 0 { ok("end") } else { redirect(302, &format!("/c{}", n - 1)) })
     });
-    let opts = |m| RequestOptions {
-        max_redirects: Some(m),
-        ..Default::default()
-    };
+    let opts = |m| RequestOptions { max_redirects: Some(m), ..Default::default() };
     let out = fetch(Request::get(&server.url("/c3")).unwrap().options(opts(3)));
     assert_eq!(out.body(), b"end");
     assert_eq!(out.stats().redirects, 3);
@@ -373,11 +300,7 @@ fn credentials_dropped_once_stay_dropped_when_coming_back() {
     let b = Server::start(move |_| Action::Reply(redirect(302, target.get().unwrap())));
     let b_hop = b.url("/hop");
     let a = Server::start(move |r| {
-        Action::Reply(if r.path() == "/start" {
-            redirect(302, &b_hop)
-        } else {
-            ok("home")
-        })
+        Action::Reply(if r.path() == "/start" { redirect(302, &b_hop) } else { ok("home") })
     });
     a_home.set(a.url("/home")).unwrap();
     let req = Request::get(&a.url("/start"))
@@ -391,11 +314,7 @@ fn credentials_dropped_once_stay_dropped_when_coming_back() {
     let seen = a.seen();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].header("authorization"), Some("Bearer t"));
-    assert!(
-        !seen[1].has_header("authorization"),
-        "{}",
-        seen[1].head_str()
-    );
+    assert!(!seen[1].has_header("authorization"), "{}", seen[1].head_str());
     assert!(!seen[1].has_header("proxy-authorization"));
     assert_eq!(seen[1].header("x-keep"), Some("k"));
     assert!(!b.only().has_header("authorization"));

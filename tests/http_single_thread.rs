@@ -27,11 +27,7 @@ fn threads() -> BTreeMap<u64, String> {
 
 /// Thread ids that are not (yet) named as the server's.
 fn unnamed_tids() -> BTreeSet<u64> {
-    threads()
-        .into_iter()
-        .filter(|(_, n)| !n.starts_with("srv-"))
-        .map(|(t, _)| t)
-        .collect()
+    threads().into_iter().filter(|(_, n)| !n.starts_with("srv-")).map(|(t, _)| t).collect()
 }
 
 #[test]
@@ -47,24 +43,15 @@ fn the_client_never_spawns_threads() {
     });
     let start = Instant::now();
     while !threads().values().any(|n| n.starts_with("srv-accept")) {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "server thread never named itself"
-        );
+        assert!(start.elapsed() < Duration::from_secs(5), "server thread never named itself");
         std::thread::sleep(Duration::from_millis(1));
     }
     let baseline = unnamed_tids();
-    let mut client = Client::new(Config {
-        max_connections: 64,
-        max_per_origin: 64,
-        ..test_config()
-    })
-    .unwrap();
+    let mut client =
+        Client::new(Config { max_connections: 64, max_per_origin: 64, ..test_config() }).unwrap();
     let mut suspects: BTreeSet<u64> = unnamed_tids().difference(&baseline).copied().collect();
     for i in 0..200 {
-        client
-            .submit(Request::get(&server.url(&format!("/{i}"))).unwrap())
-            .unwrap();
+        client.submit(Request::get(&server.url(&format!("/{i}"))).unwrap()).unwrap();
     }
     let mut samples = 0;
     let mut outs = HashMap::new();
@@ -87,13 +74,8 @@ fn the_client_never_spawns_threads() {
     assert_eq!(server.requests(), 200);
     // Every thread that was not named as the server's when sampled must be one now.
     let now = threads();
-    let client_threads: Vec<_> = suspects
-        .iter()
-        .filter(|t| !now.get(t).is_some_and(|n| n.starts_with("srv-")))
-        .collect();
-    assert!(
-        client_threads.is_empty(),
-        "threads not from the server: {client_threads:?}; all: {now:?}"
-    );
+    let client_threads: Vec<_> =
+        suspects.iter().filter(|t| !now.get(t).is_some_and(|n| n.starts_with("srv-"))).collect();
+    assert!(client_threads.is_empty(), "threads not from the server: {client_threads:?}; all: {now:?}");
     drop(client);
 }

@@ -58,10 +58,7 @@ impl SeenRequest {
 
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Whether header `name` is present.
@@ -110,11 +107,7 @@ impl Action {
 
     /// `bytes` split into one-byte pieces, each after `delay`.
     pub fn trickle_bytes(bytes: &[u8], delay: Duration, close: bool) -> Action {
-        Action::Trickle {
-            pieces: bytes.iter().map(|&b| vec![b]).collect(),
-            delay,
-            close,
-        }
+        Action::Trickle { pieces: bytes.iter().map(|&b| vec![b]).collect(), delay, close }
     }
 }
 
@@ -179,9 +172,7 @@ impl Server {
     /// Start a server that answers every request with `script(&request)`.
     pub fn start(script: impl Fn(&SeenRequest) -> Action + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
+        listener.set_nonblocking(true).expect("non-blocking listener");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared::default());
         let script: Arc<Script> = Arc::new(script);
@@ -267,21 +258,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, script: Arc<Script>) 
     while !shared.stop.load(Ordering::SeqCst) && Instant::now() < deadline {
         match listener.accept() {
             Ok((stream, peer)) => {
-                assert!(
-                    peer.ip().is_loopback(),
-                    "connection from outside loopback: {peer}"
-                );
+                assert!(peer.ip().is_loopback(), "connection from outside loopback: {peer}");
                 let n = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
                 let open = shared.open.fetch_add(1, Ordering::SeqCst) + 1;
                 shared.max_open.fetch_max(open, Ordering::SeqCst);
                 let (sh, sc) = (shared.clone(), script.clone());
-                let spawned =
-                    thread::Builder::new()
-                        .name(format!("srv-conn-{n}"))
-                        .spawn(move || {
-                            serve_conn(stream, n, &sh, &*sc);
-                            sh.open.fetch_sub(1, Ordering::SeqCst);
-                        });
+                let spawned = thread::Builder::new().name(format!("srv-conn-{n}")).spawn(move || {
+                    serve_conn(stream, n, &sh, &*sc);
+                    sh.open.fetch_sub(1, Ordering::SeqCst);
+                });
                 if spawned.is_err() {
                     shared.open.fetch_sub(1, Ordering::SeqCst);
                 }
@@ -295,9 +280,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, script: Arc<Script>) 
 }
 
 fn serve_conn(mut stream: TcpStream, conn: usize, shared: &Shared, script: &Script) {
-    if stream.set_nonblocking(false).is_err()
-        || stream.set_read_timeout(Some(READ_TIMEOUT)).is_err()
-    {
+    if stream.set_nonblocking(false).is_err() || stream.set_read_timeout(Some(READ_TIMEOUT)).is_err() {
         return;
     }
     let _ = stream.set_nodelay(true);
@@ -328,11 +311,7 @@ fn serve_conn(mut stream: TcpStream, conn: usize, shared: &Shared, script: &Scri
                 thread::sleep(after);
                 false
             }
-            Action::Trickle {
-                pieces,
-                delay,
-                close,
-            } => {
+            Action::Trickle { pieces, delay, close } => {
                 let mut ok = true;
                 for p in pieces {
                     thread::sleep(delay);
@@ -412,14 +391,8 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> O
             None => (l.to_string(), String::new()),
         })
         .collect();
-    let get = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    let chunked =
-        get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let get = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let chunked = get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     let (raw_body, body, trailers) = if head_only {
         (Vec::new(), Vec::new(), Vec::new())
     } else if chunked {
@@ -427,25 +400,12 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> O
         let (_, body, trailers) = decode_chunked(&buf[..raw_len])?;
         (buf.drain(..raw_len).collect(), body, trailers)
     } else {
-        let len: usize = get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let len: usize = get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
         read_until(stream, buf, |b| (b.len() >= len).then_some(len))?;
         let raw: Vec<u8> = buf.drain(..len).collect();
         (raw.clone(), raw, Vec::new())
     };
-    Some(SeenRequest {
-        conn: 0,
-        index: 0,
-        seq: 0,
-        head,
-        raw_body,
-        body,
-        method,
-        target,
-        headers,
-        trailers,
-    })
+    Some(SeenRequest { conn: 0, index: 0, seq: 0, head, raw_body, body, method, target, headers, trailers })
 }
 
 /// Header or trailer fields as text.
@@ -542,10 +502,7 @@ impl Outcome {
 
     /// The final status; panics if no head came.
     pub fn status(&self) -> u16 {
-        self.head
-            .as_ref()
-            .map(|h| h.status)
-            .unwrap_or_else(|| panic!("no head: {self:#?}"))
+        self.head.as_ref().map(|h| h.status).unwrap_or_else(|| panic!("no head: {self:#?}"))
     }
 
     /// Whether the request ended exactly once.
@@ -567,9 +524,7 @@ pub fn record(outcomes: &mut HashMap<RequestId, Outcome>, event: &Event<'_>) {
             o.event_body.extend_from_slice(data);
             o.body_events += 1;
         }
-        Event::Redirect {
-            status, location, ..
-        } => o.redirects.push((*status, location.to_string())),
+        Event::Redirect { status, location, .. } => o.redirects.push((*status, location.to_string())),
         Event::Done { stats, body, .. } => o.done = Some((stats.clone(), body.clone())),
         Event::Failed { error, stats, .. } => o.failed = Some((error.clone(), stats.clone())),
         Event::Ready { .. } => {}
@@ -582,15 +537,8 @@ pub fn drive_for(client: &mut Client, limit: Duration) -> HashMap<RequestId, Out
     let mut outcomes = HashMap::new();
     let deadline = Instant::now() + limit;
     while !client.is_idle() {
-        assert!(
-            Instant::now() < deadline,
-            "client still busy after {limit:?}: {outcomes:#?}"
-        );
-        client
-            .turn(Some(Duration::from_millis(50)), |_, event| {
-                record(&mut outcomes, &event)
-            })
-            .expect("turn");
+        assert!(Instant::now() < deadline, "client still busy after {limit:?}: {outcomes:#?}");
+        client.turn(Some(Duration::from_millis(50)), |_, event| record(&mut outcomes, &event)).expect("turn");
     }
     for (id, o) in &outcomes {
         assert!(
