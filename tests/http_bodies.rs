@@ -299,3 +299,22 @@ fn early_final_response_to_a_streamed_upload_is_delivered() {
     assert_eq!(out.status(), 200, "{out:#?}");
     assert_eq!(out.body(), b"ok early");
 }
+
+#[test]
+fn early_keep_alive_response_with_unfinished_upload_is_not_reused() {
+    let server = Server::start_early(|_| Action::Reply(ok("early")));
+    let other = Server::always(ok("next"));
+    let mut client = volley::Client::new(support::http::test_config()).unwrap();
+    let body = std::io::repeat(b'q').take(32 * 1024 * 1024);
+    let a = client
+        .submit(Request::new(Method::Put, &server.url("/up")).unwrap().body_reader(body, None))
+        .unwrap();
+    let mut outs = support::http::drive(&mut client);
+    let b = client.submit(Request::get(&server.url("/again")).unwrap()).unwrap();
+    let c = client.submit(Request::get(&other.url("/x")).unwrap()).unwrap();
+    outs.extend(support::http::drive(&mut client));
+    assert_eq!(outs[&a].body(), b"early", "{:#?}", outs[&a]);
+    assert_eq!(outs[&b].body(), b"early", "{:#?}", outs[&b]);
+    assert_eq!(outs[&c].body(), b"next");
+    assert_eq!(server.connections(), 2, "the half-sent connection was not reused");
+}

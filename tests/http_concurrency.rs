@@ -189,3 +189,59 @@ fn cross_origin_redirects_under_a_one_connection_cap() {
         assert!(outs[&id].event_body == body_for(9), "{:#?}", outs[&id]);
     }
 }
+
+#[test]
+fn churn_with_connection_close_on_every_response() {
+    let server = Server::start(|r| {
+        let i: usize = r.path().rsplit('/').next().unwrap().parse().unwrap();
+        Action::ReplyClose(response(200, &[("Connection", "close")], body_for(i)))
+    });
+    let mut client = Client::new(Config { max_per_origin: 16, ..test_config() }).unwrap();
+    let ids: Vec<(usize, RequestId)> = (0..300)
+        .map(|i| (i, client.submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap()).unwrap()))
+        .collect();
+    let outs = drive_for(&mut client, Duration::from_secs(60));
+    for (i, id) in ids {
+        assert!(outs[&id].event_body == body_for(i), "body {i}: {:#?}", outs[&id].failed);
+        assert!(!outs[&id].stats().reused);
+    }
+    assert_eq!(server.connections(), 300);
+}
+
+#[test]
+fn mixed_failures_under_load_leave_the_rest_exact() {
+    let server = Server::start(|r| {
+        let i: usize = r.path().rsplit('/').next().unwrap().parse().unwrap();
+        if i % 7 == 3 {
+            Action::head_then_close(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort".to_vec())
+        } else if i % 11 == 5 {
+            Action::Hang(Duration::from_secs(3))
+        } else if i % 13 == 6 {
+            Action::Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx".to_vec())
+        } else {
+            Action::Reply(ok(body_for(i)))
+        }
+    });
+    let config = Config { max_per_origin: 32, head_timeout: Duration::from_millis(300), ..test_config() };
+    let mut client = Client::new(config).unwrap();
+    let ids: Vec<(usize, RequestId)> = (0..200)
+        .map(|i| (i, client.submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap()).unwrap()))
+        .collect();
+    let outs = drive_for(&mut client, Duration::from_secs(30));
+    for (i, id) in ids {
+        let o = &outs[&id];
+        let want = if i % 7 == 3 {
+            Some(ErrorKind::Protocol)
+        } else if i % 11 == 5 {
+            Some(ErrorKind::Timeout(volley::Phase::Head))
+        } else if i % 13 == 6 {
+            Some(ErrorKind::Protocol)
+        } else {
+            None
+        };
+        match want {
+            Some(kind) => assert_eq!(o.error().kind(), kind, "request {i}: {}", o.error()),
+            None => assert!(o.event_body == body_for(i), "body {i}: {:#?}", o.failed),
+        }
+    }
+}

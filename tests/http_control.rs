@@ -342,3 +342,54 @@ fn tiny_read_quota_still_delivers_every_byte() {
         assert!(outs[id].event_body == pattern(300_000 + 2 * (i + 1)), "body {i}");
     }
 }
+
+#[test]
+fn event_order_is_redirect_head_body_done() {
+    let server = Server::start(|r| {
+        Action::Reply(if r.path() == "/r" { support::http::redirect(302, "/f") } else { ok("abc") })
+    });
+    let mut client = Client::new(test_config()).unwrap();
+    client.submit(Request::get(&server.url("/r")).unwrap()).unwrap();
+    let mut order = Vec::new();
+    client
+        .run(|_, e| {
+            order.push(match e {
+                Event::Redirect { .. } => "redirect",
+                Event::Head { .. } => "head",
+                Event::Body { .. } => "body",
+                Event::Done { .. } => "done",
+                Event::Failed { .. } => "failed",
+                Event::Ready { .. } => "ready",
+            })
+        })
+        .unwrap();
+    assert_eq!(order, ["redirect", "head", "body", "done"]);
+}
+
+#[test]
+fn paused_before_the_response_then_resumed() {
+    let server = Server::always(ok("whole"));
+    let mut client = Client::new(test_config()).unwrap();
+    let id = client.submit(Request::get(&server.url("/p")).unwrap()).unwrap();
+    client.pause(id);
+    let end = Instant::now() + Duration::from_millis(300);
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        client.turn(Some(left), |_, e| panic!("event while paused: {e:?}")).unwrap();
+    }
+    assert_eq!(server.requests(), 1, "the request is sent even though reading is paused");
+    client.resume(id);
+    let outs = drive(&mut client);
+    assert_eq!(outs[&id].body(), b"whole", "{:#?}", outs[&id]);
+}
+
+#[test]
+fn resume_or_pause_of_unknown_ids_is_harmless() {
+    let server = Server::always(ok("x"));
+    let mut client = Client::new(test_config()).unwrap();
+    let id = client.submit(Request::get(&server.url("/a")).unwrap()).unwrap();
+    let outs = drive(&mut client);
+    assert_eq!(outs[&id].body(), b"x");
+    client.resume(id);
+    client.pause(id);
+    assert!(drive(&mut client).is_empty());
+}
