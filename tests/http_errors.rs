@@ -252,3 +252,26 @@ fn invalid_request_headers_are_refused_at_submit() {
     }
     assert_eq!(client.in_flight(), 0);
 }
+
+#[test]
+fn overflowing_chunk_size_is_protocol_error() {
+    let (server, out) = answer_and_keep(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+    );
+    assert_protocol(&out, &server);
+}
+
+#[test]
+fn truncated_head_is_protocol_error() {
+    let (server, out) = answer_and_close(b"HTTP/1.1 200 OK\r\nContent-Len");
+    assert_protocol(&out, &server);
+    assert!(out.head.is_none());
+}
+
+#[test]
+fn truncated_redirect_body_fails_the_request() {
+    let (server, out) =
+        answer_and_close(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 50\r\n\r\nshort");
+    assert_protocol(&out, &server);
+    assert_eq!(server.requests(), 1, "the redirect was not followed");
+}

@@ -292,3 +292,82 @@ fn userinfo_in_the_url_never_reaches_the_wire_as_host_or_target() {
     assert_eq!(seen.header("host"), Some(server.host().as_str()));
     assert_eq!(seen.target, "/u");
 }
+
+#[test]
+fn lenient_but_valid_forms_are_accepted() {
+    for (wire, body) in [
+        // Empty reason phrase (RFC 9112 §4: reason-phrase may be empty, SP required).
+        (&b"HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok"[..], &b"ok"[..]),
+        // Empty field value.
+        (b"HTTP/1.1 200 OK\r\nX-Empty:\r\nContent-Length: 2\r\n\r\nok", b"ok"),
+        // Chunk size with leading zeros, upper-case hex, BWS before an extension (§7.1.1).
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0005\r\nhello\r\nA ;x=1\r\n0123456789\r\n0\r\n\r\n", b"hello0123456789"),
+        // Transfer coding names are case-insensitive.
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", b"ok"),
+        // Identical Content-Length values (RFC 9110 §8.6 allows accepting them).
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", b"ok"),
+    ] {
+        let server = Server::always(wire.to_vec());
+        let out = get(&server.url("/l"));
+        assert_eq!(out.body(), body, "{}: {out:#?}", String::from_utf8_lossy(wire));
+    }
+}
+
+#[test]
+fn bare_lf_line_endings_are_accepted() {
+    let server = Server::always("HTTP/1.1 200 OK\nContent-Length: 2\nX: y\n\nok");
+    let out = get(&server.url("/lf"));
+    assert_eq!(out.body(), b"ok");
+    assert_eq!(out.head.as_ref().unwrap().headers.get("x"), Some("y"));
+}
+
+#[test]
+fn head_of_exactly_max_head_size_is_accepted_one_more_is_not() {
+    let limit = 1024;
+    let head_with_pad = |pad: usize| {
+        let base = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: \r\n\r\n".len();
+        format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: {}\r\n\r\nok", "p".repeat(pad - base))
+    };
+    let cfg = || volley::Config { max_head_size: limit, ..test_config() };
+    let exact = Server::always(head_with_pad(limit));
+    let out = support::http::fetch_with(cfg(), Request::get(&exact.url("/x")).unwrap());
+    assert_eq!(out.body(), b"ok", "{out:#?}");
+    let over = Server::always(head_with_pad(limit + 1));
+    let out = support::http::fetch_with(cfg(), Request::get(&over.url("/x")).unwrap());
+    assert_eq!(out.error().kind(), volley::ErrorKind::Protocol);
+}
+
+#[test]
+fn http10_keep_alive_without_length_reads_to_close() {
+    let server = Server::start(|_| {
+        Action::ReplyClose(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nuntil close".to_vec())
+    });
+    let mut client = Client::new(test_config()).unwrap();
+    let a = client.submit(Request::get(&server.url("/a")).unwrap()).unwrap();
+    let mut outs = drive(&mut client);
+    let b = client.submit(Request::get(&server.url("/b")).unwrap()).unwrap();
+    outs.extend(drive(&mut client));
+    assert_eq!(outs[&a].body(), b"until close");
+    assert_eq!(outs[&b].body(), b"until close");
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
+fn body_sent_with_204_is_not_taken_as_the_next_response() {
+    let server = Server::start(|r| {
+        Action::Reply(if r.path() == "/a" {
+            b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfake".to_vec()
+        } else {
+            ok("real")
+        })
+    });
+    let mut client = Client::new(test_config()).unwrap();
+    let a = client.submit(Request::get(&server.url("/a")).unwrap()).unwrap();
+    let mut outs = drive(&mut client);
+    let b = client.submit(Request::get(&server.url("/b")).unwrap()).unwrap();
+    outs.extend(drive(&mut client));
+    assert_eq!(outs[&a].status(), 204);
+    assert_eq!(outs[&a].body(), b"");
+    assert_eq!(outs[&b].body(), b"real", "{:#?}", outs[&b]);
+    assert_eq!(server.connections(), 2, "bytes after a 204 make the connection unusable");
+}
