@@ -245,3 +245,18 @@ fn mixed_failures_under_load_leave_the_rest_exact() {
         }
     }
 }
+
+#[test]
+fn fetch_all_reports_an_invalid_request_in_its_place() {
+    let server = numbered_server();
+    let requests = vec![
+        Request::get(&server.url("/n/0")).unwrap(),
+        Request::get(&server.url("/n/1")).unwrap().header("Bad\nName", "v"),
+        Request::get(&server.url("/n/2")).unwrap(),
+    ];
+    let results = volley::fetch_all(test_config(), requests).unwrap();
+    assert!(results[0].as_ref().unwrap().body == body_for(0));
+    assert_eq!(results[1].as_ref().unwrap_err().kind(), ErrorKind::InvalidRequest);
+    assert!(results[2].as_ref().unwrap().body == body_for(2));
+    assert_eq!(server.requests(), 2);
+}

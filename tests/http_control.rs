@@ -393,3 +393,32 @@ fn resume_or_pause_of_unknown_ids_is_harmless() {
     client.pause(id);
     assert!(drive(&mut client).is_empty());
 }
+
+#[test]
+fn external_source_readiness_arrives_as_ready_events() {
+    let server = Server::always(ok("x"));
+    let mut client = Client::new(test_config()).unwrap();
+    let mut udp = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let to = udp.local_addr().unwrap();
+    client.register(&mut udp, 7).unwrap();
+    let id = client.submit(Request::get(&server.url("/a")).unwrap()).unwrap();
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().send_to(b"ping", to).unwrap();
+    let mut ready = Vec::new();
+    let mut outs = HashMap::new();
+    let start = Instant::now();
+    while ready.is_empty() || !client.is_idle() {
+        assert!(start.elapsed() < Duration::from_secs(5), "no Ready event");
+        client
+            .turn(Some(Duration::from_millis(20)), |_, e| {
+                if let Event::Ready { key } = e {
+                    ready.push(key);
+                }
+                record(&mut outs, &e);
+            })
+            .unwrap();
+    }
+    assert_eq!(ready, [7]);
+    let mut buf = [0u8; 16];
+    assert_eq!(udp.recv_from(&mut buf).unwrap().0, 4);
+    assert_eq!(outs[&id].body(), b"x");
+}

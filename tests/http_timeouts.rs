@@ -236,3 +236,16 @@ fn idle_timer_starts_fresh_on_a_connection_that_sat_in_the_pool() {
     assert_eq!(outs[&b].body(), b"/b", "{:#?}", outs[&b]);
     assert!(outs[&b].stats().reused);
 }
+
+#[test]
+fn upload_to_a_server_that_stops_reading_times_out_in_send() {
+    // The server reads the head only and then neither reads nor answers; once the
+    // socket buffers are full the upload makes no progress.
+    let server = Server::start_early(|_| Action::Hang(Duration::from_secs(10)));
+    let body = std::io::Read::take(std::io::repeat(b'u'), 1 << 30);
+    let req = Request::new(volley::Method::Put, &server.url("/up")).unwrap().body_reader(body, None);
+    let start = Instant::now();
+    let out = fetch_with(config(|c| c.idle_timeout = SHORT), req);
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert_eq!(out.error().kind(), ErrorKind::Timeout(Phase::Send), "{}", out.error());
+}
