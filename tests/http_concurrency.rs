@@ -260,3 +260,21 @@ fn fetch_all_reports_an_invalid_request_in_its_place() {
     assert!(results[2].as_ref().unwrap().body == body_for(2));
     assert_eq!(server.requests(), 2);
 }
+
+#[test]
+fn many_origins_under_a_small_global_cap() {
+    let servers: Vec<Server> = (0..30).map(|_| numbered_server()).collect();
+    let mut client = Client::new(Config { max_connections: 4, ..test_config() }).unwrap();
+    let mut ids = Vec::new();
+    for round in 0..3 {
+        for (s, server) in servers.iter().enumerate() {
+            let i = round * 100 + s;
+            ids.push((i, client.submit(Request::get(&server.url(&format!("/n/{i}"))).unwrap()).unwrap()));
+        }
+    }
+    let outs = drive_for(&mut client, Duration::from_secs(30));
+    for (i, id) in ids {
+        assert!(outs[&id].event_body == body_for(i), "body {i}: {:#?}", outs[&id].failed);
+    }
+    assert!(servers.iter().all(|s| s.requests() == 3));
+}

@@ -451,3 +451,29 @@ fn pause_between_chunks_already_buffered() {
     assert!(out.done.is_some(), "{:?}", out.failed);
     assert_eq!(out.body(), b"onetwothree");
 }
+
+#[test]
+fn cancel_while_rate_limited_leaves_the_other_exact() {
+    let body = pattern(200_000);
+    let server = Server::always(ok(&body));
+    let mut client = Client::new(Config { max_download_rate: Some(400_000), ..test_config() }).unwrap();
+    let victim = client.submit(Request::get(&server.url("/v")).unwrap()).unwrap();
+    let keeper = client.submit(Request::get(&server.url("/k")).unwrap()).unwrap();
+    let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
+    let start = Instant::now();
+    while !client.is_idle() {
+        assert!(start.elapsed() < Duration::from_secs(10), "still running");
+        client
+            .turn(Some(Duration::from_millis(20)), |ctl, e| {
+                if let Event::Body { id, .. } = &e {
+                    if *id == victim {
+                        ctl.cancel(victim);
+                    }
+                }
+                record(&mut outs, &e);
+            })
+            .unwrap();
+    }
+    assert_eq!(outs[&victim].error().kind(), ErrorKind::Cancelled);
+    assert!(outs[&keeper].event_body == body);
+}
