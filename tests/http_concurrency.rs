@@ -278,3 +278,24 @@ fn many_origins_under_a_small_global_cap() {
     }
     assert!(servers.iter().all(|s| s.requests() == 3));
 }
+
+#[test]
+fn cancelling_everything_in_flight_and_queued() {
+    let server = Server::start(|_| Action::Hang(Duration::from_secs(3)));
+    let mut client = Client::new(Config { max_per_origin: 16, ..test_config() }).unwrap();
+    let ids: Vec<RequestId> = (0..300)
+        .map(|i| client.submit(Request::get(&server.url(&format!("/{i}"))).unwrap()).unwrap())
+        .collect();
+    let start = std::time::Instant::now();
+    while server.requests() < 16 && start.elapsed() < Duration::from_secs(5) {
+        client.turn(Some(Duration::from_millis(10)), |_, e| panic!("early {e:?}")).unwrap();
+    }
+    for id in &ids {
+        client.cancel(*id);
+    }
+    let outs = drive_for(&mut client, Duration::from_secs(5));
+    assert_eq!(outs.len(), 300);
+    assert!(outs.values().all(|o| o.error().kind() == ErrorKind::Cancelled));
+    assert_eq!(client.in_flight(), 0);
+    assert_eq!(server.requests(), 16, "queued requests were never sent");
+}

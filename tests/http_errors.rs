@@ -275,3 +275,10 @@ fn truncated_redirect_body_fails_the_request() {
     assert_protocol(&out, &server);
     assert_eq!(server.requests(), 1, "the redirect was not followed");
 }
+
+#[test]
+fn interim_response_then_close_is_an_error() {
+    let (server, out) = answer_and_close(b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert_protocol(&out, &server);
+    assert!(out.head.is_none(), "a 1xx is never the final head");
+}
