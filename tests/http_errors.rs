@@ -282,3 +282,19 @@ fn interim_response_then_close_is_an_error() {
     assert_protocol(&out, &server);
     assert!(out.head.is_none(), "a 1xx is never the final head");
 }
+
+#[test]
+fn oversized_chunk_extension_and_trailer_are_refused() {
+    let ext = "e".repeat(64 * 1024);
+    let server = Server::always(format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;{ext}\r\nhello\r\n0\r\n\r\n"
+    ));
+    let out = get(&server.url("/e"));
+    assert_protocol(&out, &server);
+    let trailer = format!("X-T: {}\r\n", "t".repeat(1000)).repeat(200);
+    let server = Server::always(format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n{trailer}\r\n"
+    ));
+    let out = get(&server.url("/e"));
+    assert_protocol(&out, &server);
+}

@@ -249,3 +249,16 @@ fn upload_to_a_server_that_stops_reading_times_out_in_send() {
     assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
     assert_eq!(out.error().kind(), ErrorKind::Timeout(Phase::Send), "{}", out.error());
 }
+
+#[test]
+fn endless_interim_responses_hit_the_head_timeout() {
+    let server = Server::start(|_| Action::Trickle {
+        pieces: vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(); 100],
+        delay: Duration::from_millis(50),
+        close: true,
+    });
+    let start = Instant::now();
+    let out = fetch_with(config(|c| c.head_timeout = SHORT), Request::get(&server.url("/1xx")).unwrap());
+    assert_between(start, SHORT, Duration::from_secs(2));
+    assert_eq!(out.error().kind(), ErrorKind::Timeout(Phase::Head), "{}", out.error());
+}
