@@ -319,3 +319,14 @@ fn credentials_dropped_once_stay_dropped_when_coming_back() {
     assert_eq!(seen[1].header("x-keep"), Some("k"));
     assert!(!b.only().has_header("authorization"));
 }
+
+#[test]
+fn fragment_is_inherited_but_never_sent() {
+    let server =
+        Server::start(|r| Action::Reply(if r.path() == "/a" { redirect(302, "/b") } else { ok("b") }));
+    let out = fetch(Request::get(&server.url("/a#sec")).unwrap());
+    assert_eq!(out.body(), b"b");
+    let targets: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
+    assert_eq!(targets, ["/a", "/b"]);
+    assert_eq!(out.stats().final_url, server.url("/b#sec"));
+}
