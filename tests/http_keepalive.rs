@@ -136,7 +136,7 @@ fn stale_pooled_connection_found_at_reuse_still_succeeds() {
 }
 
 #[test]
-#[ignore = "BUG: exchange_failed retry enqueues on an origin close_conn already released: panic pool.rs:69 invalid key"]
+
 fn get_is_retried_once_when_reused_connection_closes_unanswered() {
     let server =
         Server::start(
@@ -162,7 +162,7 @@ fn get_is_retried_once_when_reused_connection_closes_unanswered() {
 }
 
 #[test]
-#[ignore = "BUG: exchange_failed retry enqueues on an origin close_conn already released: panic pool.rs:69 invalid key"]
+
 fn retry_happens_at_most_once() {
     // Every reused connection closes unanswered, and so does the retry's connection
     // when it is reused... but the retry is on a fresh one; make fresh ones fail too
@@ -178,7 +178,7 @@ fn retry_happens_at_most_once() {
 }
 
 #[test]
-#[ignore = "BUG: exchange_failed retry enqueues on an origin close_conn already released: panic pool.rs:69 invalid key"]
+
 fn put_with_bytes_is_retried_with_the_same_body() {
     let server = Server::start(|r| {
         if (r.conn, r.index) == (1, 1) {

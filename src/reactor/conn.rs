@@ -88,4 +88,7 @@ pub(crate) struct Conn {
     pub(crate) connect_started: Instant,
     /// The TLS transport reported EOF once; the next EOF is final.
     pub(crate) transport_eof: bool,
+    /// Resumed after a pause: `leftover` holds bytes received but not yet parsed
+    /// (possibly a whole remaining response), to be fed before reading more.
+    pub(crate) reparse: bool,
 }

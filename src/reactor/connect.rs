@@ -120,12 +120,11 @@ impl Reactor {
     fn requeue_for_fds(&mut self, ci: usize, now: Instant) {
         let cap = self.open_total.saturating_sub(1).max(1);
         self.fd_cap = Some(self.fd_cap.map_or(cap, |c| c.min(cap)));
-        if let Some(ri) = self.conns[ci].waiting_req.take() {
-            self.reqs[ri].conn = None;
-            let origin = self.reqs[ri].origin;
-            self.pool.enqueue(origin, ri, true);
-        }
+        let waiting = self.conns[ci].waiting_req.take();
         self.close_conn(ci, now);
+        if let Some(ri) = waiting {
+            self.requeue_front(ri);
+        }
     }
 
     /// A readiness event on one of a connecting connection's attempts.
@@ -388,6 +387,9 @@ impl Reactor {
                 })
             }
             ConnState::Handshaking => Some((c.since + connect, Phase::Tls)),
+            // A paused request is waiting on its caller, not on the peer; only its
+            // total deadline runs.
+            ConnState::Busy(b) if self.reqs.get(b.req).is_some_and(|r| r.paused) => None,
             ConnState::Busy(b) => Some(match b.sent_at {
                 None => (c.last_progress + idle, Phase::Send),
                 Some(sent) if !b.exchange.has_head() => {

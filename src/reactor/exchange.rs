@@ -215,10 +215,8 @@ impl Reactor {
         }
         req.method = hop.method;
         req.url = hop.url;
-        let origin = self.pool.origin_for(&req.url);
-        req.origin = origin;
         req.force_fresh = false;
-        self.pool.enqueue(origin, ri, true);
+        self.requeue_front(ri);
         self.apply_commands(now, h);
     }
 
@@ -231,6 +229,16 @@ impl Reactor {
                 h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
             }
         }
+    }
+
+    /// Put a request back at the head of its origin's queue (retry, redirect, or no
+    /// descriptor free). The origin is looked up again: closing the connection may
+    /// have released the old entry.
+    pub(super) fn requeue_front(&mut self, ri: usize) {
+        let origin = self.pool.origin_for(&self.reqs[ri].url);
+        self.reqs[ri].origin = origin;
+        self.reqs[ri].conn = None;
+        self.pool.enqueue(origin, ri, true);
     }
 
     /// Remove an ending request from the tables, with its final timings.
@@ -324,8 +332,7 @@ impl Reactor {
         if may_retry && req.method.is_idempotent() && req.body_replayable() && req.stats.retries == 0 {
             req.stats.retries += 1;
             req.force_fresh = true;
-            let origin = req.origin;
-            self.pool.enqueue(origin, ri, true);
+            self.requeue_front(ri);
             return;
         }
         self.fail_request(ri, err, now, h);

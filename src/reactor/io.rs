@@ -124,6 +124,9 @@ impl Reactor {
             }
         }
         let mut used_total = 0;
+        if std::mem::take(&mut self.conns[ci].reparse) && self.feed(ci, gen, false, 0, now, h).is_none() {
+            return;
+        }
         loop {
             let Some(ri) = self.still_busy(ci, gen) else {
                 return;

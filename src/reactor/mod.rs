@@ -330,7 +330,12 @@ impl Reactor {
                             if r.paused {
                                 r.paused = false;
                                 if let Some(ci) = r.conn {
-                                    let gen = self.conns[ci].gen;
+                                    let c = &mut self.conns[ci];
+                                    // Bytes read before the pause are parsed first.
+                                    c.reparse = true;
+                                    c.last_progress = now;
+                                    let gen = c.gen;
+                                    self.arm_conn(ci);
                                     self.list_pending(ci, gen);
                                 }
                             }
@@ -417,6 +422,7 @@ impl Reactor {
             io_listed: false,
             connect_started: now,
             transport_eof: false,
+            reparse: false,
         });
         self.pool.get_mut(origin).open += 1;
         self.open_total += 1;
@@ -442,9 +448,11 @@ impl Reactor {
     fn arm_conn(&mut self, ci: usize) {
         let Some((at, _)) = self.conn_deadline(ci) else {
             debug_assert!(
-                self.conns
-                    .get(ci)
-                    .is_none_or(|c| matches!(c.state, ConnState::Resolving { .. } | ConnState::Closed)),
+                self.conns.get(ci).is_none_or(|c| match &c.state {
+                    ConnState::Resolving { .. } | ConnState::Closed => true,
+                    ConnState::Busy(b) => self.reqs.get(b.req).is_some_and(|r| r.paused),
+                    _ => false,
+                }),
                 "a wait without a timer"
             );
             return;
