@@ -469,8 +469,11 @@ impl DnsFiles {
 /// an ignored `Config.dns.servers` could not leak a query off the machine.
 pub const RESOLV_CONF: &str = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
 
+/// One request's outcome: stats and collected body, or the error.
+pub type Fetched = Result<(Stats, Vec<u8>), Error>;
+
 /// Fetches every URL concurrently; results in the order given.
-pub fn fetch_all(config: Config, urls: &[String]) -> Vec<Result<(Stats, Vec<u8>), Error>> {
+pub fn fetch_all(config: Config, urls: &[String]) -> Vec<Fetched> {
     let mut client = Client::new(config).expect("client");
     assert!(client.warnings().is_empty(), "{:?}", client.warnings());
     let mut index = HashMap::new();
@@ -478,7 +481,7 @@ pub fn fetch_all(config: Config, urls: &[String]) -> Vec<Result<(Stats, Vec<u8>)
         let req = Request::get(u).expect("url").target(BodyTarget::Collect);
         index.insert(client.submit(req).expect("submit"), i);
     }
-    let mut out: Vec<Option<Result<(Stats, Vec<u8>), Error>>> = vec![None; urls.len()];
+    let mut out: Vec<Option<Fetched>> = vec![None; urls.len()];
     client
         .run(|_, ev| match ev {
             Event::Done { id, stats, body } => {
@@ -494,7 +497,7 @@ pub fn fetch_all(config: Config, urls: &[String]) -> Vec<Result<(Stats, Vec<u8>)
 }
 
 /// Fetches one URL.
-pub fn fetch(config: Config, url: &str) -> Result<(Stats, Vec<u8>), Error> {
+pub fn fetch(config: Config, url: &str) -> Fetched {
     fetch_all(config, &[url.to_string()])
         .pop()
         .expect("one result")
