@@ -51,6 +51,8 @@ pub enum Reply {
     Silent,
     /// First a copy with a wrong ID, then the real answer, from the same socket.
     SpoofFirst(Vec<Rr>),
+    /// The right ID and question, then an answer record cut off after three bytes.
+    Malformed,
 }
 
 impl Reply {
@@ -321,6 +323,12 @@ fn reply_bytes(query: &[u8], reply: &Reply) -> Vec<Vec<u8>> {
     match reply {
         Reply::Answer { rcode, tc, answers } => vec![response(query, *rcode, *tc, answers)],
         Reply::Silent => Vec::new(),
+        Reply::Malformed => {
+            let mut r = response(query, 0, false, &[]);
+            r[7] = 1; // ANCOUNT 1
+            r.extend_from_slice(&[0xc0, 0x0c, 0x00]);
+            vec![r]
+        }
         Reply::SpoofFirst(answers) => {
             let good = response(query, 0, false, answers);
             let mut bad = good.clone();
