@@ -107,11 +107,20 @@ pub struct DnsServer {
 impl DnsServer {
     /// Starts a server that answers every query with `script`.
     pub fn start(script: impl Fn(&Query) -> Reply + Send + Sync + 'static) -> DnsServer {
+        DnsServer::start_at(IpAddr::V4(Ipv4Addr::LOCALHOST), script)
+    }
+
+    /// Starts a server on `ip` (a loopback address: 127.0.0.1 or ::1).
+    pub fn start_at(
+        ip: IpAddr,
+        script: impl Fn(&Query) -> Reply + Send + Sync + 'static,
+    ) -> DnsServer {
+        assert!(ip.is_loopback());
         let script: Script = Arc::new(script);
         let (udp, tcp) = loop {
-            let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+            let udp = UdpSocket::bind((ip, 0)).expect("bind udp");
             let port = udp.local_addr().expect("udp addr").port();
-            if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)) {
+            if let Ok(tcp) = TcpListener::bind((ip, port)) {
                 break (udp, tcp);
             }
         };
