@@ -20,6 +20,14 @@ fn find_dnsmasq() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// 60 addresses for big.other.test: 127.0.0.1, then 127.0.1.x where nothing listens;
+/// an answer of about 1 KB, past the 512 bytes of plain UDP.
+fn big() -> Vec<String> {
+    std::iter::once("127.0.0.1".to_string())
+        .chain((1..60).map(|i| format!("127.0.1.{i}")))
+        .collect()
+}
+
 /// A dnsmasq child, killed (by its PID) and reaped on drop.
 struct Dnsmasq {
     child: Child,
@@ -85,7 +93,15 @@ fn start() -> Option<Dnsmasq> {
                 "--host-record=a.volley.test,127.0.0.1",
                 // Names under local.test are answered only from local data: NXDOMAIN.
                 "--local=/local.test/",
+                "--local=/other.test/",
+                "--host-record=six.other.test,::1",
+                "--cname=alias.other.test,a.volley.test",
             ])
+            .args(
+                big()
+                    .iter()
+                    .map(|ip| format!("--host-record=big.other.test,{ip}")),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -163,6 +179,53 @@ fn search_domain_through_dnsmasq() {
     let (_, body) = fetch(
         files.config(&[dnsmasq.addr]),
         &format!("http://a:{}/", http.port),
+    )
+    .expect("fetch");
+    assert_eq!(body, BODY);
+}
+
+#[test]
+fn large_answer_from_dnsmasq() {
+    let Some(dnsmasq) = start() else { return };
+    let http = HttpServer::start();
+    let files = DnsFiles::new(RESOLV_CONF, "");
+    let (_, body) = fetch(
+        files.config(&[dnsmasq.addr]),
+        &format!("http://big.other.test:{}/", http.port),
+    )
+    .expect("fetch");
+    assert_eq!(body, BODY);
+}
+
+#[test]
+fn cname_from_dnsmasq() {
+    let Some(dnsmasq) = start() else { return };
+    let http = HttpServer::start();
+    let files = DnsFiles::new(RESOLV_CONF, "");
+    let (_, body) = fetch(
+        files.config(&[dnsmasq.addr]),
+        &format!("http://alias.other.test:{}/", http.port),
+    )
+    .expect("fetch");
+    assert_eq!(body, BODY);
+    assert_eq!(
+        http.hosts(),
+        vec![format!("alias.other.test:{}", http.port)]
+    );
+}
+
+#[test]
+fn aaaa_from_dnsmasq() {
+    let Some(dnsmasq) = start() else { return };
+    let Ok(v6) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("SKIPPED: no IPv6 loopback");
+        return;
+    };
+    let http = HttpServer::on(v6);
+    let files = DnsFiles::new(RESOLV_CONF, "");
+    let (_, body) = fetch(
+        files.config(&[dnsmasq.addr]),
+        &format!("http://six.other.test:{}/", http.port),
     )
     .expect("fetch");
     assert_eq!(body, BODY);
