@@ -17,6 +17,12 @@ fn threads() -> usize {
         .expect("Threads: line")
 }
 
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
 #[test]
 fn thousand_lookups_on_the_callers_thread() {
     const N: usize = 1000;
@@ -36,6 +42,7 @@ fn thousand_lookups_on_the_callers_thread() {
     let baseline = threads();
 
     let mut client = Client::new(files.config(&[dns.addr])).expect("client");
+    let fds_before = open_fds();
     for i in 0..N {
         let url = format!("http://n{i}.test:{}/", http.port);
         let req = Request::get(&url).expect("url").target(BodyTarget::Collect);
@@ -63,6 +70,13 @@ fn thousand_lookups_on_the_callers_thread() {
     assert_eq!(most, baseline);
     assert_eq!(threads(), baseline);
     assert_eq!(http.hosts().len(), N);
+    // Every DNS socket and connection is closed again (the server says Connection: close).
+    // (The HTTP server thread may still be closing its last connection: allow it 1 s.)
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while open_fds() != fds_before && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(open_fds(), fds_before, "file descriptors leaked");
     // One A and one AAAA query per name: nothing asked twice, nothing lost.
     assert_eq!(dns.udp_queries(), 2 * N);
     assert_eq!(dns.queries_of("n999.test", TYPE_A), 1);
