@@ -1,5 +1,6 @@
 // Each integration test uses a different part of the support code.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod http;
 pub mod tls;
