@@ -44,24 +44,14 @@ fn usage(msg: &str) -> ! {
 }
 
 fn parse_args() -> Args {
-    let mut args = Args {
-        server: SocketAddr::from(([0, 0, 0, 0], 0)),
-        names: 1000,
-        rounds: 3,
-        parallel: 100,
-    };
+    let mut args =
+        Args { server: SocketAddr::from(([0, 0, 0, 0], 0)), names: 1000, rounds: 3, parallel: 100 };
     let mut server = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let value = it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         let num = || {
-            value
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .unwrap_or_else(|| usage(&format!("bad {flag}")))
+            value.parse::<usize>().ok().filter(|&n| n > 0).unwrap_or_else(|| usage(&format!("bad {flag}")))
         };
         match flag.as_str() {
             "--server" => server = Some(value.parse().unwrap_or_else(|_| usage("bad --server"))),
@@ -91,8 +81,7 @@ fn http_server() -> u16 {
                     Ok(n) => head.extend_from_slice(&buf[..n]),
                 }
             }
-            let _ = conn
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         }
     });
     port
@@ -161,26 +150,16 @@ fn main() {
     let args = parse_args();
     let files = tempfile::tempdir().expect("tempdir");
     // Only the given server is asked; nothing falls back to the system's files.
-    let resolv = format!(
-        "nameserver {}\noptions timeout:2 attempts:2\n",
-        args.server.ip()
-    );
+    let resolv = format!("nameserver {}\noptions timeout:2 attempts:2\n", args.server.ip());
     std::fs::write(files.path().join("resolv.conf"), resolv).expect("write resolv.conf");
     std::fs::write(files.path().join("hosts"), "").expect("write hosts");
     let port = http_server();
-    println!(
-        "{} distinct names per round against {}, {} at once",
-        args.names, args.server, args.parallel
-    );
+    println!("{} distinct names per round against {}, {} at once", args.names, args.server, args.parallel);
     let mut rates = Vec::new();
     for r in 0..args.rounds {
         let mut res = round(&args, &files, port, r);
         res.dns.sort();
-        let pct = |p: f64| {
-            res.dns
-                .get(((res.dns.len() as f64 - 1.0) * p) as usize)
-                .map_or(0.0, |d| ms(*d))
-        };
+        let pct = |p: f64| res.dns.get(((res.dns.len() as f64 - 1.0) * p) as usize).map_or(0.0, |d| ms(*d));
         println!(
             "round {r}: {:>9.0} lookups/s   wall {:>7.1} ms ({:.0} requests/s)   \
              lookup p50 {:.2} ms p99 {:.2} ms max {:.2} ms   failed {}",
@@ -195,9 +174,5 @@ fn main() {
         rates.push(res.lookups_per_s);
     }
     rates.sort_by(f64::total_cmp);
-    println!(
-        "median {:.0} lookups/s, best {:.0} lookups/s",
-        rates[rates.len() / 2],
-        rates[rates.len() - 1]
-    );
+    println!("median {:.0} lookups/s, best {:.0} lookups/s", rates[rates.len() / 2], rates[rates.len() - 1]);
 }

@@ -23,9 +23,7 @@ fn find_dnsmasq() -> Option<PathBuf> {
 /// 60 addresses for big.other.test: 127.0.0.1, then 127.0.1.x where nothing listens;
 /// an answer of about 1 KB, past the 512 bytes of plain UDP.
 fn big() -> Vec<String> {
-    std::iter::once("127.0.0.1".to_string())
-        .chain((1..60).map(|i| format!("127.0.1.{i}")))
-        .collect()
+    std::iter::once("127.0.0.1".to_string()).chain((1..60).map(|i| format!("127.0.1.{i}"))).collect()
 }
 
 /// A dnsmasq child, killed (by its PID) and reaped on drop.
@@ -97,20 +95,13 @@ fn start() -> Option<Dnsmasq> {
                 "--host-record=six.other.test,::1",
                 "--cname=alias.other.test,a.volley.test",
             ])
-            .args(
-                big()
-                    .iter()
-                    .map(|ip| format!("--host-record=big.other.test,{ip}")),
-            )
+            .args(big().iter().map(|ip| format!("--host-record=big.other.test,{ip}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn dnsmasq");
-        let mut d = Dnsmasq {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
+        let mut d = Dnsmasq { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = d.child.try_wait() {
@@ -131,11 +122,8 @@ fn fetch_by_name_through_dnsmasq() {
     let Some(dnsmasq) = start() else { return };
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (stats, body) = fetch(
-        files.config(&[dnsmasq.addr]),
-        &format!("http://a.volley.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (stats, body) =
+        fetch(files.config(&[dnsmasq.addr]), &format!("http://a.volley.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert!(stats.dns > Duration::ZERO);
     assert_eq!(http.hosts(), vec![format!("a.volley.test:{}", http.port)]);
@@ -146,9 +134,7 @@ fn many_wildcard_names_through_dnsmasq() {
     let Some(dnsmasq) = start() else { return };
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let urls: Vec<String> = (0..50)
-        .map(|i| format!("http://n{i}.volley.test:{}/", http.port))
-        .collect();
+    let urls: Vec<String> = (0..50).map(|i| format!("http://n{i}.volley.test:{}/", http.port)).collect();
     for r in fetch_all(files.config(&[dnsmasq.addr]), &urls) {
         assert_eq!(r.expect("fetch").1, BODY);
     }
@@ -159,11 +145,7 @@ fn many_wildcard_names_through_dnsmasq() {
 fn nxdomain_from_dnsmasq() {
     let Some(dnsmasq) = start() else { return };
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let err = fetch(
-        files.config(&[dnsmasq.addr]),
-        "http://missing.local.test:9/",
-    )
-    .expect_err("no such name");
+    let err = fetch(files.config(&[dnsmasq.addr]), "http://missing.local.test:9/").expect_err("no such name");
     assert_eq!(err.kind(), ErrorKind::Dns(DnsFailure::NxDomain), "{err}");
     assert!(err.message().contains("missing.local.test"), "{err}");
 }
@@ -172,15 +154,9 @@ fn nxdomain_from_dnsmasq() {
 fn search_domain_through_dnsmasq() {
     let Some(dnsmasq) = start() else { return };
     let http = HttpServer::start();
-    let files = DnsFiles::new(
-        "nameserver 127.0.0.1\nsearch volley.test\noptions ndots:1 timeout:1 attempts:1\n",
-        "",
-    );
-    let (_, body) = fetch(
-        files.config(&[dnsmasq.addr]),
-        &format!("http://a:{}/", http.port),
-    )
-    .expect("fetch");
+    let files =
+        DnsFiles::new("nameserver 127.0.0.1\nsearch volley.test\noptions ndots:1 timeout:1 attempts:1\n", "");
+    let (_, body) = fetch(files.config(&[dnsmasq.addr]), &format!("http://a:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
 }
 
@@ -189,11 +165,8 @@ fn large_answer_from_dnsmasq() {
     let Some(dnsmasq) = start() else { return };
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dnsmasq.addr]),
-        &format!("http://big.other.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) = fetch(files.config(&[dnsmasq.addr]), &format!("http://big.other.test:{}/", http.port))
+        .expect("fetch");
     assert_eq!(body, BODY);
 }
 
@@ -202,16 +175,10 @@ fn cname_from_dnsmasq() {
     let Some(dnsmasq) = start() else { return };
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dnsmasq.addr]),
-        &format!("http://alias.other.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) = fetch(files.config(&[dnsmasq.addr]), &format!("http://alias.other.test:{}/", http.port))
+        .expect("fetch");
     assert_eq!(body, BODY);
-    assert_eq!(
-        http.hosts(),
-        vec![format!("alias.other.test:{}", http.port)]
-    );
+    assert_eq!(http.hosts(), vec![format!("alias.other.test:{}", http.port)]);
 }
 
 #[test]
@@ -223,10 +190,7 @@ fn aaaa_from_dnsmasq() {
     };
     let http = HttpServer::on(v6);
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dnsmasq.addr]),
-        &format!("http://six.other.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) = fetch(files.config(&[dnsmasq.addr]), &format!("http://six.other.test:{}/", http.port))
+        .expect("fetch");
     assert_eq!(body, BODY);
 }

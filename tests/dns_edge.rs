@@ -31,11 +31,8 @@ fn a_answers_and_aaaa_stays_silent() {
     });
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (stats, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://half.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (stats, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://half.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     // 50 ms resolution delay, not the 1 s query timeout.
     assert!(stats.dns < Duration::from_millis(500), "{stats:?}");
@@ -49,11 +46,8 @@ fn aaaa_answers_and_a_stays_silent() {
         _ => Reply::Silent,
     });
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (stats, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://half6.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (stats, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://half6.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert!(stats.dns < Duration::from_millis(500), "{stats:?}");
 }
@@ -63,11 +57,8 @@ fn ipv6_only_name_connects_over_ipv6() {
     let Some(http) = v6_http() else { return };
     let dns = DnsServer::zone(&[("six.test", &[V6])]);
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://six.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://six.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
 }
 
@@ -75,15 +66,10 @@ fn ipv6_only_name_connects_over_ipv6() {
 fn trailing_dot_is_absolute_and_skips_the_search_list() {
     let dns = DnsServer::zone(&[("abs.test", &[V4])]);
     let http = HttpServer::start();
-    let files = DnsFiles::new(
-        "nameserver 127.0.0.1\nsearch corp.test\noptions ndots:5 timeout:1 attempts:1\n",
-        "",
-    );
-    let (_, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://abs.test.:{}/", http.port),
-    )
-    .expect("fetch");
+    let files =
+        DnsFiles::new("nameserver 127.0.0.1\nsearch corp.test\noptions ndots:5 timeout:1 attempts:1\n", "");
+    let (_, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://abs.test.:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(dns.queries("abs.test.corp.test"), 0);
     assert_eq!(dns.queries_of("abs.test", TYPE_A), 1);
@@ -132,21 +118,15 @@ fn truncated_answer_whose_tcp_retry_fails_moves_to_the_next_server() {
         if q.tcp {
             Reply::Silent
         } else {
-            Reply::Answer {
-                rcode: 0,
-                tc: true,
-                answers: Vec::new(),
-            }
+            Reply::Answer { rcode: 0, tc: true, answers: Vec::new() }
         }
     });
     let good = DnsServer::zone(&[("tcpfail.test", &[V4])]);
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[bad.addr, good.addr]),
-        &format!("http://tcpfail.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) =
+        fetch(files.config(&[bad.addr, good.addr]), &format!("http://tcpfail.test:{}/", http.port))
+            .expect("fetch");
     assert_eq!(body, BODY);
     assert!(bad.tcp_queries() >= 1);
     assert!(good.queries("tcpfail.test") >= 1);
@@ -160,13 +140,7 @@ fn records_for_another_name_are_not_used() {
     });
     let files = DnsFiles::new(RESOLV_CONF, "");
     let err = fetch(files.config(&[dns.addr]), "http://victim.test:9/").expect_err("no address");
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::Dns(DnsFailure::NoAddress | DnsFailure::BadResponse)
-        ),
-        "{err}"
-    );
+    assert!(matches!(err.kind(), ErrorKind::Dns(DnsFailure::NoAddress | DnsFailure::BadResponse)), "{err}");
 }
 
 #[test]
@@ -174,32 +148,19 @@ fn answer_owner_names_compare_without_case() {
     let http = HttpServer::start();
     let dns = DnsServer::start(|q| Reply::records(family_records("MiXeD.TeSt", q.qtype, &[V4])));
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://mixed.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://mixed.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
 }
 
 #[test]
-#[ignore = "BUG: the synchronous Dns(Setup) failure inside Reactor::admit frees the origin, then admit panics (pool.rs:65 invalid key)"]
 fn invalid_dns_name_fails_without_a_query() {
     let dns = DnsServer::zone(&[]);
     let files = DnsFiles::new(RESOLV_CONF, "");
     let label = "a".repeat(64);
-    let err = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://{label}.test:9/"),
-    )
-    .expect_err("label too long");
-    assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::Dns(DnsFailure::Setup) | ErrorKind::InvalidUrl
-        ),
-        "{err}"
-    );
+    let err =
+        fetch(files.config(&[dns.addr]), &format!("http://{label}.test:9/")).expect_err("label too long");
+    assert!(matches!(err.kind(), ErrorKind::Dns(DnsFailure::Setup) | ErrorKind::InvalidUrl), "{err}");
     assert_eq!(dns.udp_queries(), 0);
 }
 
@@ -208,11 +169,8 @@ fn localhost_needs_no_query() {
     let dns = DnsServer::zone(&[]);
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (stats, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://localhost:{}/", http.port),
-    )
-    .expect("fetch");
+    let (stats, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://localhost:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(dns.udp_queries() + dns.tcp_queries(), 0);
     assert!(stats.dns < Duration::from_millis(50), "{stats:?}");

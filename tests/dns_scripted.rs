@@ -33,14 +33,9 @@ fn plain_a_record() {
 fn search_domains_apply_below_ndots() {
     let dns = DnsServer::zone(&[("host.corp.test", &[LOCAL]), ("a.b.corp.test", &[LOCAL])]);
     let http = HttpServer::start();
-    let files = DnsFiles::new(
-        "nameserver 127.0.0.1\nsearch corp.test\noptions ndots:2 timeout:1 attempts:1\n",
-        "",
-    );
-    let results = fetch_all(
-        files.config(&[dns.addr]),
-        &[url("host", &http), url("a.b", &http)],
-    );
+    let files =
+        DnsFiles::new("nameserver 127.0.0.1\nsearch corp.test\noptions ndots:2 timeout:1 attempts:1\n", "");
+    let results = fetch_all(files.config(&[dns.addr]), &[url("host", &http), url("a.b", &http)]);
     for r in &results {
         assert_eq!(r.as_ref().expect("fetch").1, BODY);
     }
@@ -53,20 +48,15 @@ fn search_domains_apply_below_ndots() {
     // The Host header keeps the name as written in the URL.
     let mut hosts = http.hosts();
     hosts.sort();
-    assert_eq!(
-        hosts,
-        vec![format!("a.b:{}", http.port), format!("host:{}", http.port)]
-    );
+    assert_eq!(hosts, vec![format!("a.b:{}", http.port), format!("host:{}", http.port)]);
 }
 
 #[test]
 fn name_with_enough_dots_is_tried_as_is_first() {
     let dns = DnsServer::zone(&[("svc.test", &[LOCAL])]);
     let http = HttpServer::start();
-    let files = DnsFiles::new(
-        "nameserver 127.0.0.1\nsearch corp.test\noptions ndots:1 timeout:1 attempts:1\n",
-        "",
-    );
+    let files =
+        DnsFiles::new("nameserver 127.0.0.1\nsearch corp.test\noptions ndots:1 timeout:1 attempts:1\n", "");
     let (_, body) = fetch(files.config(&[dns.addr]), &url("svc.test", &http)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(dns.queries("svc.test.corp.test"), 0);
@@ -108,10 +98,7 @@ fn rcodes_are_distinct_error_kinds_naming_the_host() {
         ("closed.test", DnsFailure::Refused),
         ("empty.test", DnsFailure::NoAddress),
     ];
-    let urls: Vec<String> = cases
-        .iter()
-        .map(|(h, _)| format!("http://{h}:9/"))
-        .collect();
+    let urls: Vec<String> = cases.iter().map(|(h, _)| format!("http://{h}:9/")).collect();
     let results = fetch_all(files.config(&[dns.addr]), &urls);
     for ((host, want), r) in cases.iter().zip(results) {
         let err = r.expect_err(host);
@@ -128,21 +115,12 @@ fn silent_first_server_then_second_answers() {
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
     let started = Instant::now();
-    let (stats, body) = fetch(
-        files.config(&[silent.addr, good.addr]),
-        &url("slow.test", &http),
-    )
-    .expect("fetch");
+    let (stats, body) =
+        fetch(files.config(&[silent.addr, good.addr]), &url("slow.test", &http)).expect("fetch");
     let took = started.elapsed();
     assert_eq!(body, BODY);
-    assert!(
-        silent.queries("slow.test") >= 1,
-        "the first server was asked"
-    );
-    assert!(
-        good.queries("slow.test") >= 1,
-        "the second server was asked"
-    );
+    assert!(silent.queries("slow.test") >= 1, "the first server was asked");
+    assert!(good.queries("slow.test") >= 1, "the second server was asked");
     // timeout:1 → one second on the silent server, then the good one answers at once.
     assert!(stats.dns >= Duration::from_millis(900), "{stats:?}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
@@ -167,11 +145,7 @@ fn truncated_udp_answer_is_asked_again_over_tcp() {
         } else if q.tcp {
             Reply::addrs(q, &[LOCAL])
         } else {
-            Reply::Answer {
-                rcode: 0,
-                tc: true,
-                answers: Vec::new(),
-            }
+            Reply::Answer { rcode: 0, tc: true, answers: Vec::new() }
         }
     });
     let http = HttpServer::start();
@@ -232,12 +206,8 @@ fn answers_are_cached_and_shared() {
 fn hosts_file_entry_needs_no_query() {
     let dns = DnsServer::zone(&[("fromhosts.test", &[IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9))])]);
     let http = HttpServer::start();
-    let files = DnsFiles::new(
-        RESOLV_CONF,
-        "# test hosts\n127.0.0.1   FromHosts.test other\n",
-    );
-    let (stats, body) =
-        fetch(files.config(&[dns.addr]), &url("fromhosts.test", &http)).expect("fetch");
+    let files = DnsFiles::new(RESOLV_CONF, "# test hosts\n127.0.0.1   FromHosts.test other\n");
+    let (stats, body) = fetch(files.config(&[dns.addr]), &url("fromhosts.test", &http)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(dns.udp_queries() + dns.tcp_queries(), 0);
     assert!(stats.dns < Duration::from_millis(50), "{stats:?}");

@@ -21,11 +21,8 @@ fn first_then_second(name: &str, reply: Reply) -> (usize, usize) {
     let second = DnsServer::zone(&[(name, &[V4])]);
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[first.addr, second.addr]),
-        &format!("http://{name}:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) = fetch(files.config(&[first.addr, second.addr]), &format!("http://{name}:{}/", http.port))
+        .expect("fetch");
     assert_eq!(body, BODY);
     (first.queries(name), second.queries(name))
 }
@@ -47,10 +44,7 @@ fn malformed_answer_moves_to_the_next_server() {
     let started = Instant::now();
     let (first, second) = first_then_second("mf.test", Reply::Malformed);
     assert!(first >= 1 && second >= 1, "{first} {second}");
-    assert!(
-        started.elapsed() < Duration::from_millis(900),
-        "no timeout waited"
-    );
+    assert!(started.elapsed() < Duration::from_millis(900), "no timeout waited");
 }
 
 #[test]
@@ -58,11 +52,7 @@ fn nxdomain_is_final_and_the_next_server_is_not_asked() {
     let first = DnsServer::zone(&[]);
     let second = DnsServer::zone(&[("nx.test", &[V4])]);
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let err = fetch(
-        files.config(&[first.addr, second.addr]),
-        "http://nx.test:9/",
-    )
-    .expect_err("nxdomain");
+    let err = fetch(files.config(&[first.addr, second.addr]), "http://nx.test:9/").expect_err("nxdomain");
     assert_eq!(err.kind(), ErrorKind::Dns(DnsFailure::NxDomain), "{err}");
     assert!(err.message().contains(&first.addr.to_string()), "{err}");
     assert_eq!(second.queries("nx.test"), 0);
@@ -82,11 +72,8 @@ fn attempts_repeat_the_round_after_silence() {
     });
     let http = HttpServer::start();
     let files = DnsFiles::new("nameserver 127.0.0.1\noptions timeout:1 attempts:2\n", "");
-    let (stats, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://again.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (stats, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://again.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(dns.queries("again.test"), 4, "each family asked twice");
     assert!(stats.dns >= Duration::from_millis(900), "{stats:?}");
@@ -99,14 +86,8 @@ fn rotate_spreads_lookups_over_the_servers() {
     let zone: Vec<(&str, &[IpAddr])> = names.iter().map(|n| (n.as_str(), &[V4][..])).collect();
     let (a, b) = (DnsServer::zone(&zone), DnsServer::zone(&zone));
     let http = HttpServer::start();
-    let files = DnsFiles::new(
-        "nameserver 127.0.0.1\noptions rotate timeout:1 attempts:1\n",
-        "",
-    );
-    let urls: Vec<String> = names
-        .iter()
-        .map(|n| format!("http://{n}:{}/", http.port))
-        .collect();
+    let files = DnsFiles::new("nameserver 127.0.0.1\noptions rotate timeout:1 attempts:1\n", "");
+    let urls: Vec<String> = names.iter().map(|n| format!("http://{n}:{}/", http.port)).collect();
     for r in fetch_all(files.config(&[a.addr, b.addr]), &urls) {
         assert_eq!(r.expect("fetch").1, BODY);
     }
@@ -120,11 +101,8 @@ fn without_rotate_the_first_server_takes_every_lookup() {
     let (a, b) = (DnsServer::zone(&[("p.test", &[V4])]), DnsServer::zone(&[]));
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[a.addr, b.addr]),
-        &format!("http://p.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) =
+        fetch(files.config(&[a.addr, b.addr]), &format!("http://p.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(b.udp_queries(), 0);
 }
@@ -142,11 +120,7 @@ fn search_list_falls_through_nxdomain_and_nodata() {
         "nameserver 127.0.0.1\nsearch a.test b.test c.test\noptions timeout:1 attempts:1\n",
         "",
     );
-    let (_, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://x:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) = fetch(files.config(&[dns.addr]), &format!("http://x:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     for n in ["x.a.test", "x.b.test", "x.c.test"] {
         assert_eq!(dns.queries_of(n, TYPE_A), 1, "{n}");
@@ -157,10 +131,8 @@ fn search_list_falls_through_nxdomain_and_nodata() {
 #[test]
 fn search_list_exhausted_names_every_candidate() {
     let dns = DnsServer::zone(&[]);
-    let files = DnsFiles::new(
-        "nameserver 127.0.0.1\nsearch a.test b.test\noptions timeout:1 attempts:1\n",
-        "",
-    );
+    let files =
+        DnsFiles::new("nameserver 127.0.0.1\nsearch a.test b.test\noptions timeout:1 attempts:1\n", "");
     let err = fetch(files.config(&[dns.addr]), "http://y:9/").expect_err("nxdomain");
     assert_eq!(err.kind(), ErrorKind::Dns(DnsFailure::NxDomain), "{err}");
     for n in ["y.a.test", "y.b.test"] {
@@ -182,11 +154,8 @@ fn answer_larger_than_512_bytes_over_udp() {
     let dns = DnsServer::start(|q| Reply::records(many(q)));
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://big.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://big.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(dns.tcp_queries(), 0);
 }
@@ -197,20 +166,13 @@ fn answer_larger_than_512_bytes_over_tcp() {
         if q.tcp {
             Reply::records(many(q))
         } else {
-            Reply::Answer {
-                rcode: 0,
-                tc: true,
-                answers: Vec::new(),
-            }
+            Reply::Answer { rcode: 0, tc: true, answers: Vec::new() }
         }
     });
     let http = HttpServer::start();
     let files = DnsFiles::new(RESOLV_CONF, "");
-    let (_, body) = fetch(
-        files.config(&[dns.addr]),
-        &format!("http://bigtcp.test:{}/", http.port),
-    )
-    .expect("fetch");
+    let (_, body) =
+        fetch(files.config(&[dns.addr]), &format!("http://bigtcp.test:{}/", http.port)).expect("fetch");
     assert_eq!(body, BODY);
     assert!(dns.tcp_queries() >= 1);
 }

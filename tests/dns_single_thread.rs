@@ -18,9 +18,7 @@ fn threads() -> usize {
 }
 
 fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
+    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()
 }
 
 #[test]
@@ -28,10 +26,7 @@ fn thousand_lookups_on_the_callers_thread() {
     const N: usize = 1000;
     // The peers' threads (two for DNS, one for HTTP) exist before the baseline.
     let dns = DnsServer::start(|q| {
-        let known = q
-            .name
-            .strip_prefix('n')
-            .and_then(|r| r.strip_suffix(".test"));
+        let known = q.name.strip_prefix('n').and_then(|r| r.strip_suffix(".test"));
         match known.and_then(|n| n.parse::<usize>().ok()) {
             Some(i) if i < N => Reply::addrs(q, &[IpAddr::V4(Ipv4Addr::LOCALHOST)]),
             _ => Reply::rcode(RCODE_NXDOMAIN),

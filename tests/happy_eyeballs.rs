@@ -44,14 +44,8 @@ fn blackhole(listener: TcpListener) -> Option<Blackhole> {
                 match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
                     Ok(s) => filler.push(s),
                     Err(_) => {
-                        eprintln!(
-                            "accept queue of {addr} full after {} connections",
-                            filler.len()
-                        );
-                        return Some(Blackhole {
-                            listener,
-                            _filler: filler,
-                        });
+                        eprintln!("accept queue of {addr} full after {} connections", filler.len());
+                        return Some(Blackhole { listener, _filler: filler });
                     }
                 }
             }
@@ -97,13 +91,15 @@ fn dead_port() -> u16 {
 }
 
 fn dual_zone(name: &'static str) -> DnsServer {
-    DnsServer::start(move |q| {
-        if q.name == name {
-            Reply::addrs(q, &[V6, V4])
-        } else {
-            Reply::rcode(RCODE_NXDOMAIN)
-        }
-    })
+    DnsServer::start(
+        move |q| {
+            if q.name == name {
+                Reply::addrs(q, &[V6, V4])
+            } else {
+                Reply::rcode(RCODE_NXDOMAIN)
+            }
+        },
+    )
 }
 
 #[test]
@@ -118,8 +114,7 @@ fn silent_ipv6_falls_back_to_ipv4_after_the_attempt_delay() {
     config.connection_attempt_delay = Duration::from_millis(200);
     config.connect_timeout = Duration::from_secs(5);
     let started = Instant::now();
-    let (stats, body) =
-        fetch(config, &format!("http://dual.test:{}/", hole.port())).expect("fetch");
+    let (stats, body) = fetch(config, &format!("http://dual.test:{}/", hole.port())).expect("fetch");
     let took = started.elapsed();
     assert_eq!(body, BODY);
     assert_eq!(http.hosts().len(), 1);
@@ -139,8 +134,7 @@ fn silent_ipv6_from_hosts_file_falls_back_too() {
     let files = DnsFiles::new(RESOLV_CONF, "127.0.0.1 dual.test\n::1 dual.test\n");
     let mut config = files.config(&[]);
     config.connection_attempt_delay = Duration::from_millis(200);
-    let (stats, body) =
-        fetch(config, &format!("http://dual.test:{}/", hole.port())).expect("fetch");
+    let (stats, body) = fetch(config, &format!("http://dual.test:{}/", hole.port())).expect("fetch");
     assert_eq!(body, BODY);
     assert_eq!(http.hosts().len(), 1);
     assert!(stats.connect >= Duration::from_millis(150), "{stats:?}");
@@ -170,8 +164,7 @@ fn every_address_failing_names_each_error() {
     let port = dead_port();
     let files = DnsFiles::new(RESOLV_CONF, "::1 dead.test\n127.0.0.1 dead.test\n");
     let started = Instant::now();
-    let err = fetch(files.config(&[]), &format!("http://dead.test:{port}/"))
-        .expect_err("nothing listens");
+    let err = fetch(files.config(&[]), &format!("http://dead.test:{port}/")).expect_err("nothing listens");
     assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
     let msg = err.message();
     assert!(msg.contains(&format!("[::1]:{port}")), "{msg}");
@@ -189,8 +182,7 @@ fn only_a_silent_address_is_a_connect_timeout() {
     let mut config = files.config(&[]);
     config.connect_timeout = Duration::from_secs(1);
     let started = Instant::now();
-    let err =
-        fetch(config, &format!("http://v6only.test:{}/", hole.port())).expect_err("blackholed");
+    let err = fetch(config, &format!("http://v6only.test:{}/", hole.port())).expect_err("blackholed");
     let took = started.elapsed();
     assert_eq!(err.kind(), ErrorKind::Timeout(Phase::Connect), "{err}");
     assert!(took >= Duration::from_millis(900), "took {took:?}");

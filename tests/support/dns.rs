@@ -58,20 +58,12 @@ pub enum Reply {
 impl Reply {
     /// NOERROR with these records.
     pub fn records(answers: Vec<Rr>) -> Reply {
-        Reply::Answer {
-            rcode: 0,
-            tc: false,
-            answers,
-        }
+        Reply::Answer { rcode: 0, tc: false, answers }
     }
 
     /// An error rcode with no records.
     pub fn rcode(rcode: u8) -> Reply {
-        Reply::Answer {
-            rcode,
-            tc: false,
-            answers: Vec::new(),
-        }
+        Reply::Answer { rcode, tc: false, answers: Vec::new() }
     }
 
     /// The addresses among `ips` that match the query's type, owned by the query name
@@ -111,10 +103,7 @@ impl DnsServer {
     }
 
     /// Starts a server on `ip` (a loopback address: 127.0.0.1 or ::1).
-    pub fn start_at(
-        ip: IpAddr,
-        script: impl Fn(&Query) -> Reply + Send + Sync + 'static,
-    ) -> DnsServer {
+    pub fn start_at(ip: IpAddr, script: impl Fn(&Query) -> Reply + Send + Sync + 'static) -> DnsServer {
         assert!(ip.is_loopback());
         let script: Script = Arc::new(script);
         let (udp, tcp) = loop {
@@ -128,11 +117,9 @@ impl DnsServer {
         let stop = Arc::new(AtomicBool::new(false));
         let counts = Arc::new(Mutex::new(HashMap::new()));
         let (udp_n, tcp_n) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        udp.set_read_timeout(Some(Duration::from_millis(20)))
-            .expect("udp timeout");
+        udp.set_read_timeout(Some(Duration::from_millis(20))).expect("udp timeout");
         let udp_thread = {
-            let (stop, counts, n, script) =
-                (stop.clone(), counts.clone(), udp_n.clone(), script.clone());
+            let (stop, counts, n, script) = (stop.clone(), counts.clone(), udp_n.clone(), script.clone());
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while !stop.load(Ordering::SeqCst) {
@@ -162,22 +149,13 @@ impl DnsServer {
                 }
             })
         };
-        DnsServer {
-            addr,
-            counts,
-            udp: udp_n,
-            tcp: tcp_n,
-            stop,
-            threads: vec![udp_thread, tcp_thread],
-        }
+        DnsServer { addr, counts, udp: udp_n, tcp: tcp_n, stop, threads: vec![udp_thread, tcp_thread] }
     }
 
     /// Answers names in `zone` with their addresses (by family), NXDOMAIN otherwise.
     pub fn zone(zone: &[(&str, &[IpAddr])]) -> DnsServer {
-        let map: HashMap<String, Vec<IpAddr>> = zone
-            .iter()
-            .map(|(n, ips)| (n.to_ascii_lowercase(), ips.to_vec()))
-            .collect();
+        let map: HashMap<String, Vec<IpAddr>> =
+            zone.iter().map(|(n, ips)| (n.to_ascii_lowercase(), ips.to_vec())).collect();
         DnsServer::start(move |q| match map.get(&q.name) {
             Some(ips) => Reply::addrs(q, ips),
             None => Reply::rcode(RCODE_NXDOMAIN),
@@ -187,11 +165,7 @@ impl DnsServer {
     /// Queries received for `name` (any type, both transports).
     pub fn queries(&self, name: &str) -> usize {
         let counts = self.counts.lock().expect("counts");
-        counts
-            .iter()
-            .filter(|((n, _), _)| n == name)
-            .map(|(_, c)| c)
-            .sum()
+        counts.iter().filter(|((n, _), _)| n == name).map(|(_, c)| c).sum()
     }
 
     /// Queries received for `name` of `qtype` (both transports).
@@ -297,14 +271,8 @@ fn put_name(out: &mut Vec<u8>, name: &str) {
 pub fn response(query: &[u8], rcode: u8, tc: bool, answers: &[Rr]) -> Vec<u8> {
     let (_, _, qend) = question(query).expect("scripted server got a bad question");
     let rd = query[2] & 0x01;
-    let mut out = vec![
-        query[0],
-        query[1],
-        0x80 | 0x04 | rd | if tc { 0x02 } else { 0 },
-        0x80 | (rcode & 0x0f),
-        0,
-        1,
-    ];
+    let mut out =
+        vec![query[0], query[1], 0x80 | 0x04 | rd | if tc { 0x02 } else { 0 }, 0x80 | (rcode & 0x0f), 0, 1];
     out.extend_from_slice(&(answers.len() as u16).to_be_bytes());
     out.extend_from_slice(&[0, 0, 0, 0]);
     out.extend_from_slice(&query[12..qend]);
@@ -390,12 +358,7 @@ impl HttpServer {
                 }
             }
         });
-        HttpServer {
-            port,
-            hosts,
-            stop,
-            thread: Some(thread),
-        }
+        HttpServer { port, hosts, stop, thread: Some(thread) }
     }
 
     /// The `Host` header of every request served, in order.
@@ -433,10 +396,7 @@ fn serve_http(mut conn: TcpStream, hosts: &Mutex<Vec<String>>) {
         })
         .unwrap_or_default();
     hosts.lock().expect("hosts").push(host);
-    let reply = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        BODY.len()
-    );
+    let reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", BODY.len());
     let _ = conn.write_all(reply.as_bytes());
     let _ = conn.write_all(BODY);
 }
@@ -456,19 +416,12 @@ impl DnsFiles {
         let h = dir.path().join("hosts");
         std::fs::write(&rc, resolv_conf).expect("write resolv.conf");
         std::fs::write(&h, hosts).expect("write hosts");
-        DnsFiles {
-            dir,
-            resolv_conf: rc,
-            hosts: h,
-        }
+        DnsFiles { dir, resolv_conf: rc, hosts: h }
     }
 
     /// A config that asks only `servers` and reads only these files.
     pub fn config(&self, servers: &[SocketAddr]) -> Config {
-        assert!(
-            servers.iter().all(|s| s.ip().is_loopback()),
-            "tests talk to loopback servers only"
-        );
+        assert!(servers.iter().all(|s| s.ip().is_loopback()), "tests talk to loopback servers only");
         Config {
             dns: DnsConfig {
                 servers: servers.to_vec(),
@@ -508,14 +461,10 @@ pub fn fetch_all(config: Config, urls: &[String]) -> Vec<Fetched> {
             _ => {}
         })
         .expect("run");
-    out.into_iter()
-        .map(|r| r.expect("every request ends with Done or Failed"))
-        .collect()
+    out.into_iter().map(|r| r.expect("every request ends with Done or Failed")).collect()
 }
 
 /// Fetches one URL.
 pub fn fetch(config: Config, url: &str) -> Fetched {
-    fetch_all(config, &[url.to_string()])
-        .pop()
-        .expect("one result")
+    fetch_all(config, &[url.to_string()]).pop().expect("one result")
 }
