@@ -1,0 +1,314 @@
+//! Interop with a real nginx (OpenSSL on the other end): static files over HTTPS and
+//! HTTP compared byte for byte, keep-alive, TLS 1.2, session resumption, chunked and
+//! close-delimited bodies, mutual TLS. Skips (passing, with a SKIPPED line) when nginx
+//! is not installed.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use support::nginx::{self, Nginx, Port};
+use volley::{BodyTarget, Client, Config, Error, Event, Request, RequestId, Stats};
+
+/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test thread panicked"),
+    }
+}
+
+type Fetched = Result<(u16, Stats, Vec<u8>), Error>;
+
+/// Submit every URL at once; results in the order given, each ended exactly once.
+fn fetch_all(config: Config, urls: Vec<String>) -> Vec<Fetched> {
+    fetch_all_with(config, urls, &[])
+}
+
+/// [`fetch_all`] with extra request header fields.
+fn fetch_all_with(config: Config, urls: Vec<String>, headers: &[(&str, &str)]) -> Vec<Fetched> {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    within(120, move || {
+        let mut client = Client::new(config).expect("client");
+        let ids: Vec<RequestId> = urls
+            .iter()
+            .map(|u| {
+                let mut req = Request::get(u).expect("url").target(BodyTarget::Collect);
+                for (n, v) in &headers {
+                    req = req.header(n.as_str(), v.as_str());
+                }
+                client.submit(req).expect("submit")
+            })
+            .collect();
+        let mut status: HashMap<RequestId, u16> = HashMap::new();
+        let mut ends: HashMap<RequestId, Vec<Fetched>> = HashMap::new();
+        client
+            .run(|_, ev| match ev {
+                Event::Head { id, response } => {
+                    status.insert(id, response.status);
+                }
+                Event::Done { id, stats, body } => {
+                    let s = status.get(&id).copied().unwrap_or(0);
+                    ends.entry(id)
+                        .or_default()
+                        .push(Ok((s, stats, body.unwrap_or_default())));
+                }
+                Event::Failed { id, error, .. } => ends.entry(id).or_default().push(Err(error)),
+                _ => {}
+            })
+            .expect("run");
+        ids.iter()
+            .zip(&urls)
+            .map(|(id, url)| {
+                let mut e = ends.remove(id).unwrap_or_default();
+                assert_eq!(e.len(), 1, "{url} must end exactly once: {e:?}");
+                e.pop().expect("one end")
+            })
+            .collect()
+    })
+}
+
+fn config_for(nginx: &Nginx) -> Config {
+    Config {
+        tls: nginx.tls_config(),
+        ..Config::default()
+    }
+}
+
+/// Deterministic bytes; `text` avoids '<' so nginx's SSI filter passes them through.
+fn data(len: usize, seed: u32, text: bool) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            if text {
+                b'a' + (x % 26) as u8
+            } else {
+                (x >> 8) as u8
+            }
+        })
+        .collect()
+}
+
+fn sample_files() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("empty.bin", Vec::new()),
+        ("one.txt", b"x".to_vec()),
+        ("hello.txt", b"hello from nginx\n".to_vec()),
+        ("1k.bin", data(1024, 1, false)),
+        ("16k-plus-one.bin", data(16 * 1024 + 1, 2, false)),
+        ("64k.bin", data(64 * 1024, 3, false)),
+        ("5mib.bin", data(5 << 20, 4, false)),
+        ("sub/dir/nested.bin", data(100_000, 5, false)),
+        ("with space.txt", b"spaced out".to_vec()),
+    ]
+}
+
+fn check_bodies(nginx: &Nginx, files: &[(&str, Vec<u8>)], results: &[Fetched], urls: &[String]) {
+    for (((name, want), got), url) in files.iter().zip(results).zip(urls) {
+        match got {
+            Ok((status, stats, body)) => {
+                assert_eq!(*status, 200, "{url}");
+                assert!(
+                    body == want,
+                    "{name}: got {} bytes, want {}",
+                    body.len(),
+                    want.len()
+                );
+                assert_eq!(stats.body_bytes, want.len() as u64, "{url}");
+            }
+            Err(e) => panic!("{url}: {e}\n{}", nginx.error_log()),
+        }
+    }
+}
+
+#[test]
+fn nginx_static_files_over_https_and_http_are_byte_exact() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let files = sample_files();
+    let nginx = Nginx::start(&bin, &files);
+    for which in [Port::Https, Port::Http, Port::Tls12] {
+        let urls: Vec<String> = files
+            .iter()
+            .map(|(n, _)| nginx.url(which, &format!("/{}", n.replace(' ', "%20"))))
+            .collect();
+        let results = fetch_all(config_for(&nginx), urls.clone());
+        check_bodies(&nginx, &files, &results, &urls);
+    }
+    let log = nginx.log(3 * files.len());
+    let tls13 = log.iter().filter(|l| l.port == nginx.port(Port::Https));
+    assert!(
+        tls13.clone().count() == files.len() && tls13.clone().all(|l| l.protocol == "TLSv1.3"),
+        "{log:?}"
+    );
+    let tls12 = log.iter().filter(|l| l.port == nginx.port(Port::Tls12));
+    assert!(tls12.clone().count() == files.len() && tls12.clone().all(|l| l.protocol == "TLSv1.2"));
+}
+
+#[test]
+fn nginx_missing_file_is_a_404_response_not_a_failure() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let nginx = Nginx::start(&bin, &sample_files());
+    let urls = vec![
+        nginx.url(Port::Https, "/nope"),
+        nginx.url(Port::Https, "/one.txt"),
+    ];
+    let results = fetch_all(config_for(&nginx), urls);
+    let (status, _, _) = results[0].as_ref().expect("a 404 is a response");
+    assert_eq!(*status, 404);
+    assert_eq!(results[1].as_ref().expect("after the 404").2, b"x");
+}
+
+#[test]
+fn nginx_keep_alive_serves_many_files_on_few_connections() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| {
+            (
+                format!("small/{i}.bin"),
+                data(100 + i * 37, i as u32, false),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    let nginx = Nginx::start(&bin, &refs);
+    for which in [Port::Https, Port::Http] {
+        let urls: Vec<String> = refs
+            .iter()
+            .map(|(n, _)| nginx.url(which, &format!("/{n}")))
+            .collect();
+        let config = Config {
+            max_per_origin: 2,
+            ..config_for(&nginx)
+        };
+        let results = fetch_all(config, urls.clone());
+        check_bodies(&nginx, &refs, &results, &urls);
+        let reused = results
+            .iter()
+            .filter(|r| matches!(r, Ok((_, s, _)) if s.reused))
+            .count();
+        let port = nginx.port(which);
+        let log: Vec<_> = nginx
+            .log(40)
+            .into_iter()
+            .filter(|l| l.port == port)
+            .collect();
+        assert_eq!(log.len(), 40, "{which:?}");
+        let conns: BTreeSet<u64> = log.iter().map(|l| l.connection).collect();
+        assert!(
+            conns.len() <= 2,
+            "{which:?}: {} connections for 40 files",
+            conns.len()
+        );
+        assert_eq!(
+            reused,
+            40 - conns.len(),
+            "{which:?}: reused flags vs nginx's log"
+        );
+    }
+}
+
+#[test]
+fn nginx_chunked_and_close_delimited_bodies() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let big = data(3 << 20, 9, true);
+    let small = data(5000, 10, true);
+    let files = vec![
+        ("chunked/big.txt", big.clone()),
+        ("chunked/small.txt", small.clone()),
+        ("close/big.txt", big),
+        ("close/small.txt", small),
+    ];
+    let nginx = Nginx::start(&bin, &files);
+    for which in [Port::Https, Port::Http] {
+        let urls: Vec<String> = files
+            .iter()
+            .map(|(n, _)| nginx.url(which, &format!("/{n}")))
+            .collect();
+        let results = fetch_all(config_for(&nginx), urls.clone());
+        check_bodies(&nginx, &files, &results, &urls);
+    }
+}
+
+#[test]
+fn nginx_resumes_tls_sessions_on_new_connections() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let nginx = Nginx::start(&bin, &sample_files());
+    for which in [Port::Close, Port::Tls12] {
+        // Port::Close closes after each response (TLS 1.3); on Tls12 the request's own
+        // `Connection: close` makes nginx close, and the client must not reuse either.
+        let config = Config {
+            max_per_origin: 1,
+            ..config_for(&nginx)
+        };
+        let urls: Vec<String> = (0..4).map(|_| nginx.url(which, "/hello.txt")).collect();
+        let close: &[(&str, &str)] = match which {
+            Port::Tls12 => &[("Connection", "close")],
+            _ => &[],
+        };
+        for r in fetch_all_with(config, urls, close) {
+            let (status, stats, body) = r.unwrap_or_else(|e| panic!("{which:?}: {e}"));
+            assert_eq!((status, body.as_slice()), (200, &b"hello from nginx\n"[..]));
+            assert!(!stats.reused, "{which:?}");
+        }
+        let port = nginx.port(which);
+        let log: Vec<_> = nginx
+            .log(4)
+            .into_iter()
+            .filter(|l| l.port == port)
+            .collect();
+        let conns: BTreeSet<u64> = log.iter().map(|l| l.connection).collect();
+        assert_eq!(
+            conns.len(),
+            4,
+            "{which:?}: one connection per request: {log:?}"
+        );
+        assert!(
+            log.iter().any(|l| l.session_reused),
+            "{which:?}: no resumed session: {log:?}"
+        );
+    }
+}
+
+#[test]
+fn nginx_mutual_tls() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let nginx = Nginx::start(&bin, &sample_files());
+    let url = nginx.url(Port::Mtls, "/hello.txt");
+    let (cert, key) = nginx.client_cert();
+    let mut config = config_for(&nginx);
+    config.tls.client_cert_pem = Some(cert);
+    config.tls.client_key_pem = Some(key);
+    let r = fetch_all(config, vec![url.clone()]).remove(0);
+    let (status, _, body) = r.unwrap_or_else(|e| panic!("{e}\n{}", nginx.error_log()));
+    assert_eq!((status, body.as_slice()), (200, &b"hello from nginx\n"[..]));
+    // Without a certificate nginx finishes the handshake and answers 400 itself.
+    let r = fetch_all(config_for(&nginx), vec![url]).remove(0);
+    assert_eq!(r.expect("nginx answers in HTTP").0, 400);
+    let verify: Vec<String> = nginx.log(2).into_iter().map(|l| l.client_verify).collect();
+    assert_eq!(verify, ["SUCCESS", "NONE"]);
+}
