@@ -27,6 +27,9 @@ fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) 
 
 type Fetched = Result<(u16, Stats, Vec<u8>), Error>;
 
+/// How nginx framed each response body (by URL): "length", "chunked" or "close".
+type Framings = HashMap<String, &'static str>;
+
 /// Submit every URL at once; results in the order given, each ended exactly once.
 fn fetch_all(config: Config, urls: Vec<String>) -> Vec<Fetched> {
     fetch_all_with(config, urls, &[])
@@ -34,6 +37,15 @@ fn fetch_all(config: Config, urls: Vec<String>) -> Vec<Fetched> {
 
 /// [`fetch_all`] with extra request header fields.
 fn fetch_all_with(config: Config, urls: Vec<String>, headers: &[(&str, &str)]) -> Vec<Fetched> {
+    fetch_framed(config, urls, headers).0
+}
+
+/// [`fetch_all_with`], also reporting each response's framing.
+fn fetch_framed(
+    config: Config,
+    urls: Vec<String>,
+    headers: &[(&str, &str)],
+) -> (Vec<Fetched>, Framings) {
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -51,11 +63,21 @@ fn fetch_all_with(config: Config, urls: Vec<String>, headers: &[(&str, &str)]) -
             })
             .collect();
         let mut status: HashMap<RequestId, u16> = HashMap::new();
+        let mut framings = Framings::new();
         let mut ends: HashMap<RequestId, Vec<Fetched>> = HashMap::new();
         client
             .run(|_, ev| match ev {
                 Event::Head { id, response } => {
                     status.insert(id, response.status);
+                    let h = &response.headers;
+                    let framing = if h.has_token("transfer-encoding", "chunked") {
+                        "chunked"
+                    } else if h.contains("content-length") {
+                        "length"
+                    } else {
+                        "close"
+                    };
+                    framings.insert(response.url.to_string(), framing);
                 }
                 Event::Done { id, stats, body } => {
                     let s = status.get(&id).copied().unwrap_or(0);
@@ -67,14 +89,16 @@ fn fetch_all_with(config: Config, urls: Vec<String>, headers: &[(&str, &str)]) -
                 _ => {}
             })
             .expect("run");
-        ids.iter()
+        let results = ids
+            .iter()
             .zip(&urls)
             .map(|(id, url)| {
                 let mut e = ends.remove(id).unwrap_or_default();
                 assert_eq!(e.len(), 1, "{url} must end exactly once: {e:?}");
                 e.pop().expect("one end")
             })
-            .collect()
+            .collect();
+        (results, framings)
     })
 }
 
@@ -245,8 +269,20 @@ fn nginx_chunked_and_close_delimited_bodies() {
             .iter()
             .map(|(n, _)| nginx.url(which, &format!("/{n}")))
             .collect();
-        let results = fetch_all(config_for(&nginx), urls.clone());
+        let (results, framings) = fetch_framed(config_for(&nginx), urls.clone(), &[]);
         check_bodies(&nginx, &files, &results, &urls);
+        for url in &urls {
+            let want = if url.contains("/chunked/") {
+                "chunked"
+            } else {
+                "close"
+            };
+            assert_eq!(
+                framings.get(url).copied(),
+                Some(want),
+                "{url}: {framings:?}"
+            );
+        }
     }
 }
 
