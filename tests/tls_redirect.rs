@@ -89,11 +89,10 @@ fn has_header(head: &str, name: &str) -> bool {
         .any(|(n, _)| n.trim().eq_ignore_ascii_case(name))
 }
 
+type Fetched = Result<(Stats, Vec<u8>), Error>;
+
 /// The request, with credentials attached; returns (redirect locations seen, result).
-fn fetch_with_credentials(
-    config: Config,
-    url: &str,
-) -> (Vec<String>, Result<(Stats, Vec<u8>), Error>) {
+fn fetch_with_credentials(config: Config, url: &str) -> (Vec<String>, Fetched) {
     let url = url.to_string();
     within(30, move || {
         let mut client = Client::new(config).expect("client");
@@ -139,7 +138,7 @@ fn https_to_http_drops_credentials() {
     let (hops, result) = fetch_with_credentials(config, &tls.url("localhost", "/start"));
     let (stats, body) = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(body, b"plain /land");
-    assert_eq!(hops, [land.clone()]);
+    assert_eq!(hops, std::slice::from_ref(&land));
     assert_eq!((stats.redirects, stats.status), (1, 200));
     assert_eq!(stats.final_url, land);
     let first = &tls.requests()[0];
@@ -172,7 +171,7 @@ fn http_to_https_drops_credentials() {
     let (hops, result) = fetch_with_credentials(config, &plain.url("/start"));
     let (stats, body) = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(body, b"secure /land");
-    assert_eq!(hops, [land.clone()]);
+    assert_eq!(hops, std::slice::from_ref(&land));
     assert_eq!(stats.final_url, land);
     assert!(stats.tls > Duration::ZERO);
     assert!(has_header(&plain.heads()[0], "authorization"));
