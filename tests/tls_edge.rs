@@ -128,12 +128,19 @@ fn read_some(s: &mut TcpStream) {
 
 // ---- flow control --------------------------------------------------------------------
 
-/// Stream `len` bytes with `Events`, pausing on a Body event whenever `pause_at(bytes
-/// so far)` says so and resuming three turns later. Returns the trace, the number of
-/// Body events seen in turns after a pause (must be 0) and the time taken.
-fn pause_resume(len: usize, pause_at: fn(usize, usize) -> bool) -> (Trace, usize, Duration) {
-    let body = body_of(len, 1);
-    let (server, mut config) = pki_setup(move |_| TestResponse::ok(body.clone()));
+/// When [`pause_resume`] pauses: on the Head event, or on a Body event when the test
+/// says so given (bytes so far including this event, body length).
+#[derive(Clone, Copy)]
+enum PauseOn {
+    Head,
+    Body(fn(usize, usize) -> bool),
+}
+
+/// Serve `resp` (whose body is `len` bytes), stream it with `Events`, pause as `on`
+/// says and resume three turns later. Returns the trace, the number of Body events seen
+/// in turns after a pause (must be 0) and the time taken.
+fn pause_resume(resp: TestResponse, len: usize, on: PauseOn) -> (Trace, usize, Duration) {
+    let (server, mut config) = pki_setup(move |_| resp.clone());
     // A stalled request fails fast instead of hanging the suite.
     config.idle_timeout = Duration::from_secs(3);
     let url = server.url("localhost", "/big");
@@ -149,15 +156,20 @@ fn pause_resume(len: usize, pause_at: fn(usize, usize) -> bool) -> (Trace, usize
             let was_paused = paused_turns.is_some();
             client
                 .turn(Some(Duration::from_millis(5)), |ctl, ev| {
-                    if let Event::Body { data, .. } = &ev {
-                        if was_paused {
+                    let pause = match (&ev, on) {
+                        (Event::Body { .. }, _) if was_paused => {
                             leaks += 1;
-                        } else if paused_turns.is_none()
-                            && pause_at(t.streamed.len() + data.len(), len)
-                        {
-                            ctl.pause(id);
-                            paused_turns = Some(0);
+                            false
                         }
+                        (Event::Head { .. }, PauseOn::Head) => true,
+                        (Event::Body { data, .. }, PauseOn::Body(f)) => {
+                            paused_turns.is_none() && f(t.streamed.len() + data.len(), len)
+                        }
+                        _ => false,
+                    };
+                    if pause {
+                        ctl.pause(id);
+                        paused_turns = Some(0);
                     }
                     t.record(ev);
                 })
@@ -178,7 +190,9 @@ fn pause_resume(len: usize, pause_at: fn(usize, usize) -> bool) -> (Trace, usize
 fn pause_and_resume_over_tls_keep_every_byte() {
     // Pause often, but never on the last Body event (see the next test).
     let len = 4 << 20;
-    let (trace, leaks, took) = pause_resume(len, |so_far, len| so_far + 64 * 1024 < len);
+    let resp = TestResponse::ok(body_of(len, 1));
+    let on = PauseOn::Body(|so_far, len| so_far + 64 * 1024 < len);
+    let (trace, leaks, took) = pause_resume(resp, len, on);
     let streamed = trace.streamed.clone();
     trace.ok();
     assert!(
@@ -195,11 +209,66 @@ fn pause_and_resume_over_tls_keep_every_byte() {
 fn resume_after_pausing_on_the_last_body_event_finishes() {
     // Pause on the Body event that completes the body; after resume, Done must follow
     // at once. Observed: nothing until the idle timeout (or the server closing).
-    let (trace, _, took) = pause_resume(1000, |so_far, len| so_far == len);
+    let resp = TestResponse::ok(body_of(1000, 1));
+    let on = PauseOn::Body(|so_far, len| so_far == len);
+    let (trace, _, took) = pause_resume(resp, 1000, on);
     assert_eq!(trace.streamed.len(), 1000);
     let (stats, _) = trace.ok();
     assert_eq!(stats.body_bytes, 1000);
     assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+#[ignore = "BUG: pause on Head, resume: a body already buffered is never delivered (idle timeout)"]
+fn resume_after_pausing_on_head_delivers_a_small_body() {
+    // Head and body arrive in one TLS record; the pause leaves the body in the
+    // connection's buffer. Observed: after resume nothing happens until the idle
+    // timeout ("got 0 bytes"), for Content-Length, chunked and empty bodies alike.
+    for (name, resp, len) in [
+        ("length", TestResponse::ok(body_of(1000, 1)), 1000),
+        (
+            "chunked",
+            TestResponse::ok(body_of(1000, 1)).chunked(),
+            1000,
+        ),
+        ("empty", TestResponse::ok(Vec::new()), 0),
+    ] {
+        let (trace, leaks, took) = pause_resume(resp, len, PauseOn::Head);
+        assert_eq!(leaks, 0);
+        let streamed = trace.streamed.clone();
+        let (stats, _) = trace.ok();
+        assert!(
+            streamed == body_of(len, 1),
+            "{name}: {} bytes",
+            streamed.len()
+        );
+        assert_eq!(stats.body_bytes, len as u64, "{name}");
+        assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
+    }
+}
+
+#[test]
+#[ignore = "BUG: pause on Head, resume: a buffered close-delimited body is dropped and Done reports 0 bytes"]
+fn resume_after_pausing_on_head_keeps_a_close_delimited_body() {
+    // Head, body and close_notify arrive together. Observed: Done with body_bytes 0 and
+    // no Body event -- silent truncation, the worst outcome.
+    let resp = TestResponse::ok(body_of(1000, 1)).close_delimited();
+    let (trace, _, _) = pause_resume(resp, 1000, PauseOn::Head);
+    let streamed = trace.streamed.clone();
+    let (stats, _) = trace.ok();
+    assert_eq!(streamed.len(), 1000, "body bytes delivered");
+    assert!(streamed == body_of(1000, 1));
+    assert_eq!(stats.body_bytes, 1000);
+}
+
+#[test]
+fn pause_on_head_then_resume_streams_a_large_body() {
+    let len = 1 << 20;
+    let (trace, leaks, _) = pause_resume(TestResponse::ok(body_of(len, 1)), len, PauseOn::Head);
+    assert_eq!(leaks, 0, "Body events while paused");
+    let streamed = trace.streamed.clone();
+    trace.ok();
+    assert!(streamed == body_of(len, 1), "got {} bytes", streamed.len());
 }
 
 #[test]
