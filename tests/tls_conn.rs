@@ -1,0 +1,269 @@
+//! TLS connection lifecycle through the public API: pooled connections the server has
+//! closed, requests the server drops on a reused connection (retry rules, RFC 9110
+//! §9.2.2), close_notify without a TCP FIN, large heads across TLS records.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use support::tls::{server_config, TestPki, TestRequest, TestResponse, TlsTestServer};
+use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Request, Stats};
+
+/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
+        // The worker panicked (in the test or in the library): re-raise its panic.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("worker ended without a result"),
+        },
+    }
+}
+
+type Ended = Result<(Stats, Vec<u8>), Error>;
+
+fn setup(
+    handler: impl Fn(&TestRequest) -> TestResponse + Send + Sync + 'static,
+) -> (TlsTestServer, Config) {
+    let pki = TestPki::new();
+    let server = TlsTestServer::start(
+        server_config(&pki.server_cert(&["localhost", "127.0.0.1"]), None),
+        handler,
+    );
+    let config = Config {
+        tls: pki.tls_config(),
+        idle_timeout: Duration::from_secs(5),
+        ..Config::default()
+    };
+    (server, config)
+}
+
+/// Run `reqs` one after another on one client, each submitted from the previous one's
+/// end event after `pause`; every request must end exactly once.
+fn sequential(config: Config, mut reqs: Vec<Request>, pause: Duration) -> Vec<Ended> {
+    let n = reqs.len();
+    reqs.reverse();
+    within(30, move || {
+        let mut client = Client::new(config).expect("client");
+        let first = reqs.pop().expect("a request");
+        client
+            .submit(first.target(BodyTarget::Collect))
+            .expect("submit");
+        let mut ends: Vec<Ended> = Vec::new();
+        client
+            .run(|ctl, ev| {
+                let end = match ev {
+                    Event::Done { stats, body, .. } => Ok((stats, body.unwrap_or_default())),
+                    Event::Failed { error, .. } => Err(error),
+                    _ => return,
+                };
+                ends.push(end);
+                if let Some(next) = reqs.pop() {
+                    std::thread::sleep(pause);
+                    ctl.submit(next.target(BodyTarget::Collect));
+                }
+            })
+            .expect("run");
+        assert_eq!(ends.len(), n, "every request ends exactly once: {ends:?}");
+        ends
+    })
+}
+
+fn gets(server: &TlsTestServer, paths: &[&str]) -> Vec<Request> {
+    paths
+        .iter()
+        .map(|p| Request::get(&server.url("localhost", p)).expect("url"))
+        .collect()
+}
+
+fn ok(end: &Ended) -> (&Stats, &[u8]) {
+    match end {
+        Ok((s, b)) => (s, b),
+        Err(e) => panic!("expected success, got {:?}: {e}", e.kind()),
+    }
+}
+
+/// A keep-alive response (no `Connection: close`) followed by the server closing:
+/// with close_notify (`clean`) or with a bare TCP close.
+fn answer_then_close(req: &TestRequest, clean: bool) -> TestResponse {
+    let body = format!("answer {}", req.target);
+    let raw = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = TestResponse::raw(raw.clone());
+    if clean {
+        r.close()
+    } else {
+        r.truncate_after(raw.len())
+    }
+}
+
+#[test]
+fn pooled_connection_the_server_closed_is_not_reused() {
+    for clean in [true, false] {
+        let (server, config) = setup(move |req| answer_then_close(req, clean));
+        // The pause lets the close reach the client before the next request.
+        let ends = sequential(
+            config,
+            gets(&server, &["/1", "/2", "/3"]),
+            Duration::from_millis(100),
+        );
+        for (i, end) in ends.iter().enumerate() {
+            let (stats, body) = ok(end);
+            assert_eq!(
+                body,
+                format!("answer /{}", i + 1).as_bytes(),
+                "clean {clean}"
+            );
+            assert!(!stats.reused, "clean {clean}: request {i}");
+        }
+        assert_eq!(server.connections(), 3, "clean {clean}");
+    }
+}
+
+/// The server reads the second request on a connection and closes without answering
+/// (as a server whose keep-alive timer fired just then would).
+fn drop_second_request(req: &TestRequest, clean: bool) -> TestResponse {
+    if req.index_on_connection == 1 {
+        let r = TestResponse::raw(Vec::new());
+        return if clean {
+            r.close()
+        } else {
+            r.truncate_after(0)
+        };
+    }
+    TestResponse::ok(format!("ok {}", req.target))
+}
+
+#[test]
+#[ignore = "BUG: retrying a GET whose reused connection was closed panics: pool.rs:74 invalid key"]
+fn get_dropped_on_a_reused_connection_is_retried_once_on_a_fresh_one() {
+    for clean in [true, false] {
+        let (server, config) = setup(move |req| drop_second_request(req, clean));
+        let ends = sequential(config, gets(&server, &["/1", "/2"]), Duration::ZERO);
+        assert_eq!(ok(&ends[0]).1, b"ok /1");
+        let (stats, body) = ok(&ends[1]);
+        assert_eq!(body, b"ok /2", "clean {clean}");
+        assert_eq!(stats.retries, 1, "clean {clean}");
+        assert!(!stats.reused, "the retry runs on a fresh connection");
+        let seen: Vec<(usize, String)> = server
+            .requests()
+            .into_iter()
+            .map(|r| (r.connection, r.target))
+            .collect();
+        assert_eq!(seen, [(0, "/1".into()), (0, "/2".into()), (1, "/2".into())]);
+    }
+}
+
+#[test]
+fn post_dropped_on_a_reused_connection_is_not_retried() {
+    let (server, config) = setup(|req| drop_second_request(req, false));
+    let reqs = vec![
+        Request::get(&server.url("localhost", "/1")).expect("url"),
+        Request::post(&server.url("localhost", "/2"), "payload").expect("url"),
+    ];
+    let ends = sequential(config, reqs, Duration::ZERO);
+    assert_eq!(ok(&ends[0]).1, b"ok /1");
+    let err = ends[1].as_ref().expect_err("a POST is not replayed");
+    assert!(err.to_string().contains("/2"), "{err}");
+    assert_eq!(server.requests().len(), 2, "the POST was sent once");
+}
+
+#[test]
+fn request_dropped_on_a_fresh_connection_fails_without_retry() {
+    let (server, config) = setup(|_| TestResponse::raw(Vec::new()).truncate_after(0));
+    let ends = sequential(config, gets(&server, &["/x"]), Duration::ZERO);
+    let err = ends[0].as_ref().expect_err("nothing to retry on");
+    assert_ne!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn close_notify_ends_a_close_delimited_body_without_waiting_for_fin() {
+    // A rustls server that sends the body and close_notify, then keeps TCP open.
+    let pki = TestPki::new();
+    let sc = server_config(&pki.server_cert(&["localhost"]), None);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            let conn = rustls::ServerConnection::new(Arc::clone(&sc)).expect("conn");
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tls.read(&mut buf) {
+                    Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno fin here");
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+            std::thread::sleep(Duration::from_secs(10));
+        }
+    });
+    let config = Config {
+        tls: pki.tls_config(),
+        idle_timeout: Duration::from_secs(5),
+        ..Config::default()
+    };
+    let started = std::time::Instant::now();
+    let req = Request::get(&format!("https://localhost:{port}/")).expect("url");
+    let ends = sequential(config, vec![req], Duration::ZERO);
+    assert_eq!(ok(&ends[0]).1, b"no fin here");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn heads_spanning_several_tls_records_parse_up_to_the_limit() {
+    let (server, config) = setup(|req| {
+        let size: usize = req.target[1..].parse().expect("size");
+        TestResponse::ok("body").header("X-Big", &"v".repeat(size))
+    });
+    for size in [20_000, 40_000, 63_000] {
+        let ends = sequential(
+            config.clone(),
+            gets(&server, &[&format!("/{size}")]),
+            Duration::ZERO,
+        );
+        assert_eq!(ok(&ends[0]).1, b"body", "{size}");
+    }
+    for size in [70_000, 300_000] {
+        let ends = sequential(
+            config.clone(),
+            gets(&server, &[&format!("/{size}")]),
+            Duration::ZERO,
+        );
+        let err = ends[0].as_ref().expect_err("head over max_head_size");
+        assert_eq!(err.kind(), ErrorKind::Protocol, "{size}: {err}");
+    }
+}
+
+#[test]
+fn redirect_loop_and_collect_limit_over_tls() {
+    let (server, mut config) = setup(|req| match req.target.as_str() {
+        "/big" => TestResponse::ok(vec![0u8; 100_000]).close_delimited(),
+        _ => TestResponse::new(302, "").header("Location", "/loop"),
+    });
+    config.max_collect = 1000;
+    let ends = sequential(config, gets(&server, &["/loop", "/big"]), Duration::ZERO);
+    let loop_err = ends[0].as_ref().expect_err("loop");
+    assert_eq!(loop_err.kind(), ErrorKind::TooManyRedirects, "{loop_err}");
+    let big_err = ends[1].as_ref().expect_err("over max_collect");
+    assert_eq!(big_err.kind(), ErrorKind::BodyLimit, "{big_err}");
+}
