@@ -338,3 +338,84 @@ fn fresh_handshakes_report_a_tls_duration() {
         );
     }
 }
+
+#[test]
+fn bad_tls_configuration_fails_at_client_creation() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a pem").expect("write");
+    let (cert_a, _) = pki.client_cert().write_to(dir.path(), "a");
+    let (_, key_b) = pki.client_cert().write_to(dir.path(), "b");
+    let cases = [
+        (
+            "garbage root file",
+            volley::TlsConfig {
+                extra_roots_pem: vec![garbage.clone()],
+                ..Default::default()
+            },
+        ),
+        (
+            "missing root file",
+            volley::TlsConfig {
+                extra_roots_pem: vec![dir.path().join("nope.pem")],
+                ..Default::default()
+            },
+        ),
+        (
+            "garbage root data",
+            volley::TlsConfig {
+                extra_roots_pem_data: vec![b"junk".to_vec()],
+                ..Default::default()
+            },
+        ),
+        (
+            "only extra roots, none given",
+            volley::TlsConfig {
+                only_extra_roots: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "certificate without key",
+            volley::TlsConfig {
+                client_cert_pem: Some(cert_a.clone()),
+                ..Default::default()
+            },
+        ),
+        (
+            "key of another certificate",
+            volley::TlsConfig {
+                client_cert_pem: Some(cert_a),
+                client_key_pem: Some(key_b),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, tls) in cases {
+        let err = match Client::new(Config {
+            tls,
+            ..Config::default()
+        }) {
+            Ok(_) => panic!("{name}: accepted"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Tls(TlsFailure::Config),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn client_certificate_unused_when_the_server_does_not_ask() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TlsTestServer::start(
+        server_config(&pki.server_cert(&["localhost"]), None),
+        |_| TestResponse::ok("no mtls"),
+    );
+    let (_, _, got) = fetch(mtls_config(&pki, dir.path()), &server.url("localhost", "/")).ok();
+    assert_eq!(got, b"no mtls");
+}
