@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use support::nginx::{self, Nginx, Port};
-use volley::{BodyTarget, Client, Config, Error, Event, Request, RequestId, Stats};
+use volley::{BodyTarget, Client, Config, Error, Event, Headers, Request, RequestId, Stats};
 
 /// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
 fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -50,41 +50,56 @@ fn fetch_framed(
     urls: Vec<String>,
     headers: &[(&str, &str)],
 ) -> (Vec<Fetched>, Framings) {
-    let headers: Vec<(String, String)> = headers
+    let reqs = urls
         .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .map(|u| {
+            let mut req = Request::get(u).expect("url");
+            for (n, v) in headers {
+                req = req.header(*n, *v);
+            }
+            req
+        })
         .collect();
+    let (results, heads) = fetch_requests(config, reqs);
+    let mut framings = Framings::new();
+    for (url, head) in urls.iter().zip(heads) {
+        let Some(h) = head else { continue };
+        let framing = if h.has_token("transfer-encoding", "chunked") {
+            "chunked"
+        } else if h.contains("content-length") {
+            "length"
+        } else {
+            "close"
+        };
+        framings.insert(url.clone(), framing);
+    }
+    (results, framings)
+}
+
+/// Submit every request at once (bodies collected); results and response headers in
+/// the order given, each request ended exactly once.
+fn fetch_requests(config: Config, reqs: Vec<Request>) -> (Vec<Fetched>, Vec<Option<Headers>>) {
     within(120, move || {
         let mut client = Client::new(config).expect("client");
-        let ids: Vec<RequestId> = urls
-            .iter()
-            .map(|u| {
-                let mut req = Request::get(u).expect("url").target(BodyTarget::Collect);
-                for (n, v) in &headers {
-                    req = req.header(n.as_str(), v.as_str());
-                }
-                client.submit(req).expect("submit")
+        let ids: Vec<(RequestId, String)> = reqs
+            .into_iter()
+            .map(|req| {
+                let url = req.url().to_string();
+                let id = client
+                    .submit(req.target(BodyTarget::Collect))
+                    .expect("submit");
+                (id, url)
             })
             .collect();
-        let mut status: HashMap<RequestId, u16> = HashMap::new();
-        let mut framings = Framings::new();
+        let mut heads: HashMap<RequestId, (u16, Headers)> = HashMap::new();
         let mut ends: HashMap<RequestId, Vec<Fetched>> = HashMap::new();
         client
             .run(|_, ev| match ev {
                 Event::Head { id, response } => {
-                    status.insert(id, response.status);
-                    let h = &response.headers;
-                    let framing = if h.has_token("transfer-encoding", "chunked") {
-                        "chunked"
-                    } else if h.contains("content-length") {
-                        "length"
-                    } else {
-                        "close"
-                    };
-                    framings.insert(response.url.to_string(), framing);
+                    heads.insert(id, (response.status, response.headers.clone()));
                 }
                 Event::Done { id, stats, body } => {
-                    let s = status.get(&id).copied().unwrap_or(0);
+                    let s = heads.get(&id).map_or(0, |h| h.0);
                     ends.entry(id)
                         .or_default()
                         .push(Ok((s, stats, body.unwrap_or_default())));
@@ -93,16 +108,13 @@ fn fetch_framed(
                 _ => {}
             })
             .expect("run");
-        let results = ids
-            .iter()
-            .zip(&urls)
+        ids.iter()
             .map(|(id, url)| {
                 let mut e = ends.remove(id).unwrap_or_default();
                 assert_eq!(e.len(), 1, "{url} must end exactly once: {e:?}");
-                e.pop().expect("one end")
+                (e.pop().expect("one end"), heads.remove(id).map(|h| h.1))
             })
-            .collect();
-        (results, framings)
+            .unzip()
     })
 }
 
@@ -351,4 +363,89 @@ fn nginx_mutual_tls() {
     assert_eq!(r.expect("nginx answers in HTTP").0, 400);
     let verify: Vec<String> = nginx.log(2).into_iter().map(|l| l.client_verify).collect();
     assert_eq!(verify, ["SUCCESS", "NONE"]);
+}
+
+#[test]
+fn nginx_head_304_and_206_keep_the_connection_in_step() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let files = sample_files();
+    let nginx = Nginx::start(&bin, &files);
+    let config = Config {
+        max_per_origin: 1,
+        ..config_for(&nginx)
+    };
+    let big = nginx.url(Port::Https, "/5mib.bin");
+    let (first, heads) = fetch_requests(config.clone(), vec![Request::head(&big).expect("url")]);
+    let (status, _, body) = first[0].as_ref().expect("HEAD");
+    assert_eq!((*status, body.len()), (200, 0), "HEAD has no body");
+    let head = heads[0].as_ref().expect("head");
+    assert_eq!(head.get("content-length"), Some("5242880"));
+    let etag = head.get("etag").expect("nginx sends an ETag").to_string();
+    let reqs = vec![
+        Request::head(&big).expect("url"),
+        Request::get(&big)
+            .expect("url")
+            .header("If-None-Match", etag.as_str()),
+        Request::get(&big)
+            .expect("url")
+            .header("Range", "bytes=1000-1999"),
+        Request::get(&nginx.url(Port::Https, "/hello.txt")).expect("url"),
+    ];
+    let (results, _) = fetch_requests(config, reqs);
+    let got: Vec<(u16, usize, bool)> = results
+        .iter()
+        .map(|r| {
+            let (status, stats, body) = r.as_ref().unwrap_or_else(|e| panic!("{e}"));
+            (*status, body.len(), stats.reused)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (200, 0, false),
+            (304, 0, true),
+            (206, 1000, true),
+            (200, 17, true)
+        ]
+    );
+    let range = &results[2].as_ref().expect("206").2;
+    assert!(range[..] == files[6].1[1000..2000], "the range's bytes");
+    let conns: BTreeSet<u64> = nginx.log(5).iter().skip(1).map(|l| l.connection).collect();
+    assert_eq!(conns.len(), 1, "one connection for all four");
+}
+
+#[test]
+fn nginx_keepalive_requests_limit_closes_and_the_client_reconnects() {
+    let Some(bin) = nginx::binary_or_skip() else {
+        return;
+    };
+    let nginx = Nginx::start(&bin, &sample_files());
+    let config = Config {
+        max_per_origin: 1,
+        ..config_for(&nginx)
+    };
+    let urls: Vec<String> = (0..20)
+        .map(|_| nginx.url(Port::Limit, "/hello.txt"))
+        .collect();
+    let results = fetch_all(config, urls);
+    let mut reused = 0;
+    for r in &results {
+        let (status, stats, body) = r.as_ref().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (*status, body.as_slice()),
+            (200, &b"hello from nginx\n"[..])
+        );
+        reused += usize::from(stats.reused);
+    }
+    let log = nginx.log(20);
+    let conns: BTreeSet<u64> = log.iter().map(|l| l.connection).collect();
+    assert_eq!(
+        conns.len(),
+        7,
+        "keepalive_requests 3: 20 requests need 7 connections"
+    );
+    assert!(log.iter().all(|l| l.connection_requests <= 3), "{log:?}");
+    assert_eq!(reused, 20 - 7);
 }

@@ -15,6 +15,7 @@
 //! - `Tls12`: `ssl_protocols TLSv1.2` only.
 //! - `Close`: `keepalive_timeout 0` (every response closes; for resumption tests).
 //! - `Mtls`: `ssl_verify_client on` with the test CA.
+//! - `Limit`: `keepalive_requests 3`.
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
@@ -37,14 +38,17 @@ pub enum Port {
     Close,
     /// TLS; a client certificate from the test CA is requested and verified.
     Mtls,
+    /// TLS; `keepalive_requests 3` (nginx closes after every third request).
+    Limit,
 }
 
-const PORTS: [Port; 5] = [
+const PORTS: [Port; 6] = [
     Port::Https,
     Port::Http,
     Port::Tls12,
     Port::Close,
     Port::Mtls,
+    Port::Limit,
 ];
 
 /// The nginx binary, if installed (PATH, then /usr/sbin/nginx).
@@ -342,6 +346,10 @@ http {{
         ssl_verify_client on;
         ssl_client_certificate {ca};
 {tls}    }}
+    server {{
+        listen 127.0.0.1:{limit} ssl;
+        keepalive_requests 3;
+{tls}    }}
 }}
 "#,
         temp = temp_paths(bin, dir),
@@ -350,6 +358,7 @@ http {{
         tls12 = port(Port::Tls12),
         close = port(Port::Close),
         mtls = port(Port::Mtls),
+        limit = port(Port::Limit),
         ca = ca.display(),
     )
 }
