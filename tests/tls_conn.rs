@@ -1,6 +1,7 @@
 //! TLS connection lifecycle through the public API: pooled connections the server has
 //! closed, requests the server drops on a reused connection (retry rules, RFC 9110
-//! §9.2.2), close_notify without a TCP FIN, large heads across TLS records.
+//! §9.2.2), close_notify without a TCP FIN, KeyUpdate mid-body, one-byte records,
+//! large heads across TLS records.
 
 mod support;
 
@@ -188,15 +189,18 @@ fn request_dropped_on_a_fresh_connection_fails_without_retry() {
     assert_eq!(server.requests().len(), 1);
 }
 
-#[test]
-fn close_notify_ends_a_close_delimited_body_without_waiting_for_fin() {
-    // A rustls server that sends the body and close_notify, then keeps TCP open.
+type ServerStream = rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream>;
+
+/// A hand-driven rustls server: for each connection, read one request head, then run
+/// `script`, then hold the TCP connection open for a while (no FIN unless scripted).
+fn scripted_tls_server(script: fn(&mut ServerStream)) -> (u16, Config) {
     let pki = TestPki::new();
     let sc = server_config(&pki.server_cert(&["localhost"]), None);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
         for sock in listener.incoming().flatten() {
+            let _ = sock.set_nodelay(true);
             let conn = rustls::ServerConnection::new(Arc::clone(&sc)).expect("conn");
             let mut tls = rustls::StreamOwned::new(conn, sock);
             let mut head = Vec::new();
@@ -207,9 +211,7 @@ fn close_notify_ends_a_close_delimited_body_without_waiting_for_fin() {
                     _ => break,
                 }
             }
-            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno fin here");
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
+            script(&mut tls);
             std::thread::sleep(Duration::from_secs(10));
         }
     });
@@ -218,15 +220,84 @@ fn close_notify_ends_a_close_delimited_body_without_waiting_for_fin() {
         idle_timeout: Duration::from_secs(5),
         ..Config::default()
     };
+    (port, config)
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn fetch_scripted(script: fn(&mut ServerStream)) -> (Ended, Duration) {
+    let (port, config) = scripted_tls_server(script);
     let started = std::time::Instant::now();
     let req = Request::get(&format!("https://localhost:{port}/")).expect("url");
-    let ends = sequential(config, vec![req], Duration::ZERO);
-    assert_eq!(ok(&ends[0]).1, b"no fin here");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    let mut ends = sequential(config, vec![req], Duration::ZERO);
+    (ends.pop().expect("one"), started.elapsed())
+}
+
+#[test]
+fn close_notify_ends_a_close_delimited_body_without_waiting_for_fin() {
+    let (end, took) = fetch_scripted(|tls| {
+        let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno fin here");
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    });
+    assert_eq!(ok(&end).1, b"no fin here");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn key_updates_in_the_middle_of_a_body_are_transparent() {
+    let (end, _) = fetch_scripted(|tls| {
+        let body = pattern(300_000);
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        let _ = tls.write_all(head.as_bytes());
+        for part in body.chunks(100_000) {
+            let _ = tls.write_all(part);
+            let _ = tls.flush();
+            // TLS 1.3 KeyUpdate (RFC 8446 §4.6.3), asking the client to update too.
+            tls.conn.refresh_traffic_keys().expect("key update");
+        }
+        let _ = tls.flush();
+    });
+    assert!(ok(&end).1 == pattern(300_000));
+}
+
+#[test]
+fn one_byte_tls_records_parse_like_one_big_one() {
+    for close_delimited in [false, true] {
+        let script: fn(&mut ServerStream) = if close_delimited {
+            |tls| {
+                let mut all = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+                all.extend_from_slice(&pattern(3000));
+                for b in all {
+                    let _ = tls.write_all(&[b]);
+                    let _ = tls.flush();
+                }
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        } else {
+            |tls| {
+                let mut all = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                for c in pattern(3000).chunks(7) {
+                    all.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                    all.extend_from_slice(c);
+                    all.extend_from_slice(b"\r\n");
+                }
+                all.extend_from_slice(b"0\r\n\r\n");
+                for b in all {
+                    let _ = tls.write_all(&[b]);
+                    let _ = tls.flush();
+                }
+            }
+        };
+        let (end, _) = fetch_scripted(script);
+        assert!(
+            ok(&end).1 == pattern(3000),
+            "close-delimited {close_delimited}"
+        );
+    }
 }
 
 #[test]
