@@ -51,8 +51,13 @@ const PORTS: [Port; 6] = [
     Port::Limit,
 ];
 
-/// The nginx binary, if installed (PATH, then /usr/sbin/nginx).
+/// The nginx binary, if installed: `$VOLLEY_NGINX` when set (a path; anything that is
+/// not a file means "no nginx"), else `nginx` on PATH, else /usr/sbin/nginx.
 pub fn binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VOLLEY_NGINX") {
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
+    }
     let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join("nginx"))
