@@ -373,3 +373,51 @@ fn connection_idle_past_pool_idle_timeout_is_not_reused() {
     );
     assert_eq!(server.connections(), 2);
 }
+
+#[test]
+fn uploads_from_a_reader_and_a_file_arrive_exactly() {
+    let data = pattern(3_000_000);
+    let (server, config) = setup(|req| {
+        let te = req.header("transfer-encoding").unwrap_or("-").to_string();
+        TestResponse::ok(format!("{} {te}", req.body.len()))
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("up.bin");
+    std::fs::write(&file, &data).expect("write");
+    let url = server.url("localhost", "/up");
+    let reqs = vec![
+        Request::new(volley::Method::Put, &url)
+            .expect("url")
+            .body_reader(std::io::Cursor::new(data.clone()), None),
+        Request::new(volley::Method::Put, &url)
+            .expect("url")
+            .body_file(&file),
+    ];
+    let ends = sequential(config, reqs, Duration::ZERO);
+    assert_eq!(
+        ok(&ends[0]).1,
+        b"3000000 chunked",
+        "unknown length goes chunked"
+    );
+    assert_eq!(ok(&ends[1]).1, b"3000000 -", "a file has a Content-Length");
+    for req in server.requests() {
+        assert!(req.body == data, "{} bytes differ", req.body.len());
+    }
+}
+
+#[test]
+fn early_response_while_uploading_is_delivered() {
+    // The server answers 413 after the head alone, sends close_notify and never reads
+    // the 20 MB body; the client must report the 413, not a write error.
+    let (port, config) = scripted_tls_server(|tls| {
+        let _ = tls.write_all(
+            b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!",
+        );
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    });
+    let req = Request::post(&format!("https://localhost:{port}/"), vec![0u8; 20_000_000]);
+    let ends = sequential(config, vec![req.expect("url")], Duration::ZERO);
+    let (stats, body) = ok(&ends[0]);
+    assert_eq!((stats.status, body), (413, &b"too big!"[..]));
+}
