@@ -167,6 +167,48 @@ fn get_dropped_on_a_reused_connection_is_retried_once_on_a_fresh_one() {
 }
 
 #[test]
+fn gets_dropped_on_two_reused_connections_are_retried() {
+    // As above, but the origin has two connections, so neither failure leaves it
+    // empty: this path works, which narrows the bug above to the origin's last
+    // connection.
+    let (server, mut config) = setup(|req| drop_second_request(req, false));
+    config.max_per_origin = 2;
+    let ends = within(30, move || {
+        let mut client = Client::new(config).expect("client");
+        let mut ends: Vec<(String, Ended)> = Vec::new();
+        for batch in 0..2 {
+            for i in 0..2 {
+                let url = server.url("localhost", &format!("/{batch}{i}"));
+                let req = Request::get(&url).expect("url");
+                client
+                    .submit(req.target(BodyTarget::Collect))
+                    .expect("submit");
+            }
+            client
+                .run(|_, ev| match ev {
+                    Event::Done { stats, body, .. } => ends.push((
+                        stats.final_url.clone(),
+                        Ok((stats, body.unwrap_or_default())),
+                    )),
+                    Event::Failed { error, .. } => ends.push((error.url().into(), Err(error))),
+                    _ => {}
+                })
+                .expect("run");
+        }
+        assert_eq!(server.connections(), 4);
+        ends
+    });
+    assert_eq!(ends.len(), 4);
+    for (url, end) in &ends {
+        let (stats, body) = ok(end);
+        let path = &url[url.rfind('/').expect("path")..];
+        assert_eq!(body, format!("ok {path}").as_bytes());
+        let second_batch = path.starts_with("/1");
+        assert_eq!(stats.retries, u32::from(second_batch), "{url}");
+    }
+}
+
+#[test]
 fn post_dropped_on_a_reused_connection_is_not_retried() {
     let (server, config) = setup(|req| drop_second_request(req, false));
     let reqs = vec![
