@@ -45,11 +45,7 @@ fn fetch_all_with(config: Config, urls: Vec<String>, headers: &[(&str, &str)]) -
 }
 
 /// [`fetch_all_with`], also reporting each response's framing.
-fn fetch_framed(
-    config: Config,
-    urls: Vec<String>,
-    headers: &[(&str, &str)],
-) -> (Vec<Fetched>, Framings) {
+fn fetch_framed(config: Config, urls: Vec<String>, headers: &[(&str, &str)]) -> (Vec<Fetched>, Framings) {
     let reqs = urls
         .iter()
         .map(|u| {
@@ -85,9 +81,7 @@ fn fetch_requests(config: Config, reqs: Vec<Request>) -> (Vec<Fetched>, Vec<Opti
             .into_iter()
             .map(|req| {
                 let url = req.url().to_string();
-                let id = client
-                    .submit(req.target(BodyTarget::Collect))
-                    .expect("submit");
+                let id = client.submit(req.target(BodyTarget::Collect)).expect("submit");
                 (id, url)
             })
             .collect();
@@ -100,9 +94,7 @@ fn fetch_requests(config: Config, reqs: Vec<Request>) -> (Vec<Fetched>, Vec<Opti
                 }
                 Event::Done { id, stats, body } => {
                     let s = heads.get(&id).map_or(0, |h| h.0);
-                    ends.entry(id)
-                        .or_default()
-                        .push(Ok((s, stats, body.unwrap_or_default())));
+                    ends.entry(id).or_default().push(Ok((s, stats, body.unwrap_or_default())));
                 }
                 Event::Failed { id, error, .. } => ends.entry(id).or_default().push(Err(error)),
                 _ => {}
@@ -119,10 +111,7 @@ fn fetch_requests(config: Config, reqs: Vec<Request>) -> (Vec<Fetched>, Vec<Opti
 }
 
 fn config_for(nginx: &Nginx) -> Config {
-    Config {
-        tls: nginx.tls_config(),
-        ..Config::default()
-    }
+    Config { tls: nginx.tls_config(), ..Config::default() }
 }
 
 /// Deterministic bytes; `text` avoids '<' so nginx's SSI filter passes them through.
@@ -161,12 +150,7 @@ fn check_bodies(nginx: &Nginx, files: &[(&str, Vec<u8>)], results: &[Fetched], u
         match got {
             Ok((status, stats, body)) => {
                 assert_eq!(*status, 200, "{url}");
-                assert!(
-                    body == want,
-                    "{name}: got {} bytes, want {}",
-                    body.len(),
-                    want.len()
-                );
+                assert!(body == want, "{name}: got {} bytes, want {}", body.len(), want.len());
                 assert_eq!(stats.body_bytes, want.len() as u64, "{url}");
             }
             Err(e) => panic!("{url}: {e}\n{}", nginx.error_log()),
@@ -182,10 +166,8 @@ fn nginx_static_files_over_https_and_http_are_byte_exact() {
     let files = sample_files();
     let nginx = Nginx::start(&bin, &files);
     for which in [Port::Https, Port::Http, Port::Tls12] {
-        let urls: Vec<String> = files
-            .iter()
-            .map(|(n, _)| nginx.url(which, &format!("/{}", n.replace(' ', "%20"))))
-            .collect();
+        let urls: Vec<String> =
+            files.iter().map(|(n, _)| nginx.url(which, &format!("/{}", n.replace(' ', "%20")))).collect();
         let results = fetch_all(config_for(&nginx), urls.clone());
         check_bodies(&nginx, &files, &results, &urls);
     }
@@ -205,10 +187,7 @@ fn nginx_missing_file_is_a_404_response_not_a_failure() {
         return;
     };
     let nginx = Nginx::start(&bin, &sample_files());
-    let urls = vec![
-        nginx.url(Port::Https, "/nope"),
-        nginx.url(Port::Https, "/one.txt"),
-    ];
+    let urls = vec![nginx.url(Port::Https, "/nope"), nginx.url(Port::Https, "/one.txt")];
     let results = fetch_all(config_for(&nginx), urls);
     let (status, _, _) = results[0].as_ref().expect("a 404 is a response");
     assert_eq!(*status, 404);
@@ -220,49 +199,22 @@ fn nginx_keep_alive_serves_many_files_on_few_connections() {
     let Some(bin) = nginx::binary_or_skip() else {
         return;
     };
-    let files: Vec<(String, Vec<u8>)> = (0..40)
-        .map(|i| {
-            (
-                format!("small/{i}.bin"),
-                data(100 + i * 37, i as u32, false),
-            )
-        })
-        .collect();
+    let files: Vec<(String, Vec<u8>)> =
+        (0..40).map(|i| (format!("small/{i}.bin"), data(100 + i * 37, i as u32, false))).collect();
     let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
     let nginx = Nginx::start(&bin, &refs);
     for which in [Port::Https, Port::Http] {
-        let urls: Vec<String> = refs
-            .iter()
-            .map(|(n, _)| nginx.url(which, &format!("/{n}")))
-            .collect();
-        let config = Config {
-            max_per_origin: 2,
-            ..config_for(&nginx)
-        };
+        let urls: Vec<String> = refs.iter().map(|(n, _)| nginx.url(which, &format!("/{n}"))).collect();
+        let config = Config { max_per_origin: 2, ..config_for(&nginx) };
         let results = fetch_all(config, urls.clone());
         check_bodies(&nginx, &refs, &results, &urls);
-        let reused = results
-            .iter()
-            .filter(|r| matches!(r, Ok((_, s, _)) if s.reused))
-            .count();
+        let reused = results.iter().filter(|r| matches!(r, Ok((_, s, _)) if s.reused)).count();
         let port = nginx.port(which);
-        let log: Vec<_> = nginx
-            .log(40)
-            .into_iter()
-            .filter(|l| l.port == port)
-            .collect();
+        let log: Vec<_> = nginx.log(40).into_iter().filter(|l| l.port == port).collect();
         assert_eq!(log.len(), 40, "{which:?}");
         let conns: BTreeSet<u64> = log.iter().map(|l| l.connection).collect();
-        assert!(
-            conns.len() <= 2,
-            "{which:?}: {} connections for 40 files",
-            conns.len()
-        );
-        assert_eq!(
-            reused,
-            40 - conns.len(),
-            "{which:?}: reused flags vs nginx's log"
-        );
+        assert!(conns.len() <= 2, "{which:?}: {} connections for 40 files", conns.len());
+        assert_eq!(reused, 40 - conns.len(), "{which:?}: reused flags vs nginx's log");
     }
 }
 
@@ -281,23 +233,12 @@ fn nginx_chunked_and_close_delimited_bodies() {
     ];
     let nginx = Nginx::start(&bin, &files);
     for which in [Port::Https, Port::Http] {
-        let urls: Vec<String> = files
-            .iter()
-            .map(|(n, _)| nginx.url(which, &format!("/{n}")))
-            .collect();
+        let urls: Vec<String> = files.iter().map(|(n, _)| nginx.url(which, &format!("/{n}"))).collect();
         let (results, framings) = fetch_framed(config_for(&nginx), urls.clone(), &[]);
         check_bodies(&nginx, &files, &results, &urls);
         for url in &urls {
-            let want = if url.contains("/chunked/") {
-                "chunked"
-            } else {
-                "close"
-            };
-            assert_eq!(
-                framings.get(url).copied(),
-                Some(want),
-                "{url}: {framings:?}"
-            );
+            let want = if url.contains("/chunked/") { "chunked" } else { "close" };
+            assert_eq!(framings.get(url).copied(), Some(want), "{url}: {framings:?}");
         }
     }
 }
@@ -311,10 +252,7 @@ fn nginx_resumes_tls_sessions_on_new_connections() {
     for which in [Port::Close, Port::Tls12] {
         // Port::Close closes after each response (TLS 1.3); on Tls12 the request's own
         // `Connection: close` makes nginx close, and the client must not reuse either.
-        let config = Config {
-            max_per_origin: 1,
-            ..config_for(&nginx)
-        };
+        let config = Config { max_per_origin: 1, ..config_for(&nginx) };
         let urls: Vec<String> = (0..4).map(|_| nginx.url(which, "/hello.txt")).collect();
         let close: &[(&str, &str)] = match which {
             Port::Tls12 => &[("Connection", "close")],
@@ -326,21 +264,10 @@ fn nginx_resumes_tls_sessions_on_new_connections() {
             assert!(!stats.reused, "{which:?}");
         }
         let port = nginx.port(which);
-        let log: Vec<_> = nginx
-            .log(4)
-            .into_iter()
-            .filter(|l| l.port == port)
-            .collect();
+        let log: Vec<_> = nginx.log(4).into_iter().filter(|l| l.port == port).collect();
         let conns: BTreeSet<u64> = log.iter().map(|l| l.connection).collect();
-        assert_eq!(
-            conns.len(),
-            4,
-            "{which:?}: one connection per request: {log:?}"
-        );
-        assert!(
-            log.iter().any(|l| l.session_reused),
-            "{which:?}: no resumed session: {log:?}"
-        );
+        assert_eq!(conns.len(), 4, "{which:?}: one connection per request: {log:?}");
+        assert!(log.iter().any(|l| l.session_reused), "{which:?}: no resumed session: {log:?}");
     }
 }
 
@@ -372,10 +299,7 @@ fn nginx_head_304_and_206_keep_the_connection_in_step() {
     };
     let files = sample_files();
     let nginx = Nginx::start(&bin, &files);
-    let config = Config {
-        max_per_origin: 1,
-        ..config_for(&nginx)
-    };
+    let config = Config { max_per_origin: 1, ..config_for(&nginx) };
     let big = nginx.url(Port::Https, "/5mib.bin");
     let (first, heads) = fetch_requests(config.clone(), vec![Request::head(&big).expect("url")]);
     let (status, _, body) = first[0].as_ref().expect("HEAD");
@@ -385,12 +309,8 @@ fn nginx_head_304_and_206_keep_the_connection_in_step() {
     let etag = head.get("etag").expect("nginx sends an ETag").to_string();
     let reqs = vec![
         Request::head(&big).expect("url"),
-        Request::get(&big)
-            .expect("url")
-            .header("If-None-Match", etag.as_str()),
-        Request::get(&big)
-            .expect("url")
-            .header("Range", "bytes=1000-1999"),
+        Request::get(&big).expect("url").header("If-None-Match", etag.as_str()),
+        Request::get(&big).expect("url").header("Range", "bytes=1000-1999"),
         Request::get(&nginx.url(Port::Https, "/hello.txt")).expect("url"),
     ];
     let (results, _) = fetch_requests(config, reqs);
@@ -401,15 +321,7 @@ fn nginx_head_304_and_206_keep_the_connection_in_step() {
             (*status, body.len(), stats.reused)
         })
         .collect();
-    assert_eq!(
-        got,
-        [
-            (200, 0, false),
-            (304, 0, true),
-            (206, 1000, true),
-            (200, 17, true)
-        ]
-    );
+    assert_eq!(got, [(200, 0, false), (304, 0, true), (206, 1000, true), (200, 17, true)]);
     let range = &results[2].as_ref().expect("206").2;
     assert!(range[..] == files[6].1[1000..2000], "the range's bytes");
     let conns: BTreeSet<u64> = nginx.log(5).iter().skip(1).map(|l| l.connection).collect();
@@ -422,30 +334,18 @@ fn nginx_keepalive_requests_limit_closes_and_the_client_reconnects() {
         return;
     };
     let nginx = Nginx::start(&bin, &sample_files());
-    let config = Config {
-        max_per_origin: 1,
-        ..config_for(&nginx)
-    };
-    let urls: Vec<String> = (0..20)
-        .map(|_| nginx.url(Port::Limit, "/hello.txt"))
-        .collect();
+    let config = Config { max_per_origin: 1, ..config_for(&nginx) };
+    let urls: Vec<String> = (0..20).map(|_| nginx.url(Port::Limit, "/hello.txt")).collect();
     let results = fetch_all(config, urls);
     let mut reused = 0;
     for r in &results {
         let (status, stats, body) = r.as_ref().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            (*status, body.as_slice()),
-            (200, &b"hello from nginx\n"[..])
-        );
+        assert_eq!((*status, body.as_slice()), (200, &b"hello from nginx\n"[..]));
         reused += usize::from(stats.reused);
     }
     let log = nginx.log(20);
     let conns: BTreeSet<u64> = log.iter().map(|l| l.connection).collect();
-    assert_eq!(
-        conns.len(),
-        7,
-        "keepalive_requests 3: 20 requests need 7 connections"
-    );
+    assert_eq!(conns.len(), 7, "keepalive_requests 3: 20 requests need 7 connections");
     assert!(log.iter().all(|l| l.connection_requests <= 3), "{log:?}");
     assert_eq!(reused, 20 - 7);
 }

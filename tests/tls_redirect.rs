@@ -77,10 +77,7 @@ impl PlainServer {
 }
 
 fn plain_ok(body: &str) -> String {
-    format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
 
 fn plain_redirect(location: &str) -> String {
@@ -88,9 +85,7 @@ fn plain_redirect(location: &str) -> String {
 }
 
 fn has_header(head: &str, name: &str) -> bool {
-    head.split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .any(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+    head.split("\r\n").filter_map(|l| l.split_once(':')).any(|(n, _)| n.trim().eq_ignore_ascii_case(name))
 }
 
 type Fetched = Result<(Stats, Vec<u8>), Error>;
@@ -122,10 +117,7 @@ fn fetch_with_credentials(config: Config, url: &str) -> (Vec<String>, Fetched) {
 
 fn tls_setup() -> (TestPki, Config) {
     let pki = TestPki::new();
-    let config = Config {
-        tls: pki.tls_config(),
-        ..Config::default()
-    };
+    let config = Config { tls: pki.tls_config(), ..Config::default() };
     (pki, config)
 }
 
@@ -135,10 +127,9 @@ fn https_to_http_drops_credentials() {
     let plain = PlainServer::start(|t| plain_ok(&format!("plain {t}")));
     let land = plain.url("/land");
     let to = land.clone();
-    let tls = TlsTestServer::start(
-        server_config(&pki.server_cert(&["localhost"]), None),
-        move |_| TestResponse::new(302, "").header("Location", &to),
-    );
+    let tls = TlsTestServer::start(server_config(&pki.server_cert(&["localhost"]), None), move |_| {
+        TestResponse::new(302, "").header("Location", &to)
+    });
     let (hops, result) = fetch_with_credentials(config, &tls.url("localhost", "/start"));
     let (stats, body) = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(body, b"plain /land");
@@ -149,26 +140,17 @@ fn https_to_http_drops_credentials() {
     assert_eq!(first.header("authorization"), Some("Bearer s3cret"));
     let heads = plain.heads();
     assert_eq!(heads.len(), 1);
-    assert!(
-        !has_header(&heads[0], "authorization"),
-        "leaked: {}",
-        heads[0]
-    );
+    assert!(!has_header(&heads[0], "authorization"), "leaked: {}", heads[0]);
     assert!(!has_header(&heads[0], "cookie"), "leaked: {}", heads[0]);
-    assert!(
-        heads[0].starts_with("GET /land HTTP/1.1\r\n"),
-        "{}",
-        heads[0]
-    );
+    assert!(heads[0].starts_with("GET /land HTTP/1.1\r\n"), "{}", heads[0]);
 }
 
 #[test]
 fn http_to_https_drops_credentials() {
     let (pki, config) = tls_setup();
-    let tls = TlsTestServer::start(
-        server_config(&pki.server_cert(&["localhost"]), None),
-        |req| TestResponse::ok(format!("secure {}", req.target)),
-    );
+    let tls = TlsTestServer::start(server_config(&pki.server_cert(&["localhost"]), None), |req| {
+        TestResponse::ok(format!("secure {}", req.target))
+    });
     let land = tls.url("localhost", "/land");
     let to = land.clone();
     let plain = PlainServer::start(move |_| plain_redirect(&to));
@@ -180,39 +162,27 @@ fn http_to_https_drops_credentials() {
     assert!(has_header(&plain.heads()[0], "authorization"));
     let reqs = tls.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!(
-        reqs[0].header("authorization"),
-        None,
-        "leaked across origins"
-    );
+    assert_eq!(reqs[0].header("authorization"), None, "leaked across origins");
     assert_eq!(reqs[0].header("cookie"), None, "leaked across origins");
-    assert_eq!(
-        reqs[0].header("host"),
-        Some(format!("localhost:{}", tls.port()).as_str())
-    );
+    assert_eq!(reqs[0].header("host"), Some(format!("localhost:{}", tls.port()).as_str()));
 }
 
 #[test]
 fn same_origin_https_redirect_keeps_credentials_and_connection() {
     let (pki, config) = tls_setup();
-    let tls = TlsTestServer::start(
-        server_config(&pki.server_cert(&["localhost"]), None),
-        |req| match req.target.as_str() {
+    let tls = TlsTestServer::start(server_config(&pki.server_cert(&["localhost"]), None), |req| {
+        match req.target.as_str() {
             "/a" => TestResponse::new(302, "moved").header("Location", "/b"),
             t => TestResponse::ok(format!("at {t}")),
-        },
-    );
+        }
+    });
     let (_, result) = fetch_with_credentials(config, &tls.url("localhost", "/a"));
     let (stats, body) = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(body, b"at /b");
     let reqs = tls.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[1].header("authorization"), Some("Bearer s3cret"));
-    assert_eq!(
-        tls.connections(),
-        1,
-        "the redirect body was read; the connection is reusable"
-    );
+    assert_eq!(tls.connections(), 1, "the redirect body was read; the connection is reusable");
     assert!(stats.reused);
 }
 
@@ -222,9 +192,7 @@ fn https_to_another_https_port_drops_credentials() {
     let cfg = server_config(&pki.server_cert(&["localhost"]), None);
     let second = TlsTestServer::start(cfg.clone(), |_| TestResponse::ok("second"));
     let to = second.url("localhost", "/2");
-    let first = TlsTestServer::start(cfg, move |_| {
-        TestResponse::new(301, "").header("Location", &to)
-    });
+    let first = TlsTestServer::start(cfg, move |_| TestResponse::new(301, "").header("Location", &to));
     let (_, result) = fetch_with_credentials(config, &first.url("localhost", "/1"));
     assert_eq!(result.unwrap_or_else(|e| panic!("{e}")).1, b"second");
     assert_eq!(second.requests()[0].header("authorization"), None);
@@ -235,23 +203,15 @@ fn https_to_another_https_port_drops_credentials() {
 fn redirect_to_an_untrusted_https_server_fails_naming_it() {
     let (_, config) = tls_setup();
     let stranger = TestPki::named("stranger CA");
-    let tls = TlsTestServer::start(
-        server_config(&stranger.server_cert(&["localhost"]), None),
-        |_| TestResponse::ok("should not be read"),
-    );
+    let tls = TlsTestServer::start(server_config(&stranger.server_cert(&["localhost"]), None), |_| {
+        TestResponse::ok("should not be read")
+    });
     let land = tls.url("localhost", "/land");
     let to = land.clone();
     let plain = PlainServer::start(move |_| plain_redirect(&to));
     let (_, result) = fetch_with_credentials(config, &plain.url("/start"));
     let err = result.expect_err("untrusted certificate after a redirect");
-    assert_eq!(
-        err.kind(),
-        ErrorKind::Tls(TlsFailure::UnknownIssuer),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains(&land),
-        "error must name the failing URL: {err}"
-    );
+    assert_eq!(err.kind(), ErrorKind::Tls(TlsFailure::UnknownIssuer), "{err}");
+    assert!(err.to_string().contains(&land), "error must name the failing URL: {err}");
     assert!(tls.requests().is_empty());
 }

@@ -79,17 +79,13 @@ fn run_all(config: Config, urls: Vec<(String, BodyTarget)>) -> Vec<Outcome> {
                 match ev {
                     Event::Head { response, .. } => o.status = Some(response.status),
                     Event::Body { data, .. } => o.streamed.extend_from_slice(data),
-                    Event::Done { stats, body, .. } => {
-                        o.ends.push(Ok((stats, body.unwrap_or_default())))
-                    }
+                    Event::Done { stats, body, .. } => o.ends.push(Ok((stats, body.unwrap_or_default()))),
                     Event::Failed { error, .. } => o.ends.push(Err(error)),
                     _ => {}
                 }
             })
             .expect("run");
-        ids.iter()
-            .map(|id| out.remove(id).unwrap_or_default())
-            .collect()
+        ids.iter().map(|id| out.remove(id).unwrap_or_default()).collect()
     })
 }
 
@@ -98,25 +94,18 @@ fn fetch(config: Config, url: &str) -> Outcome {
     v.pop().expect("one outcome")
 }
 
-fn setup(
-    handler: impl Fn(&str) -> TestResponse + Send + Sync + 'static,
-) -> (TlsTestServer, Config) {
+fn setup(handler: impl Fn(&str) -> TestResponse + Send + Sync + 'static) -> (TlsTestServer, Config) {
     let pki = TestPki::new();
     let server = TlsTestServer::start(
         server_config(&pki.server_cert(&["localhost", "127.0.0.1"]), None),
         move |req| handler(&req.target),
     );
-    let config = Config {
-        tls: pki.tls_config(),
-        ..Config::default()
-    };
+    let config = Config { tls: pki.tls_config(), ..Config::default() };
     (server, config)
 }
 
 fn body_of(len: usize, seed: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| ((i * 31 + seed * 17) % 251) as u8)
-        .collect()
+    (0..len).map(|i| ((i * 31 + seed * 17) % 251) as u8).collect()
 }
 
 // ---- how the connection ends ------------------------------------------------------
@@ -124,19 +113,12 @@ fn body_of(len: usize, seed: usize) -> Vec<u8> {
 #[test]
 fn close_delimited_truncated_without_close_notify_is_an_error() {
     for cut in [0, 5_000] {
-        let (server, config) = setup(move |_| {
-            TestResponse::ok(body_of(10_000, 1))
-                .close_delimited()
-                .truncate_after(cut)
-        });
+        let (server, config) =
+            setup(move |_| TestResponse::ok(body_of(10_000, 1)).close_delimited().truncate_after(cut));
         let url = server.url("localhost", "/cut");
         let o = fetch(config, &url);
         let err = o.err();
-        assert_eq!(
-            err.kind(),
-            ErrorKind::Tls(TlsFailure::Truncated),
-            "cut {cut}: {err}"
-        );
+        assert_eq!(err.kind(), ErrorKind::Tls(TlsFailure::Truncated), "cut {cut}: {err}");
         assert!(err.to_string().contains(&url), "{err}");
         assert_eq!(o.status, Some(200));
     }
@@ -145,11 +127,8 @@ fn close_delimited_truncated_without_close_notify_is_an_error() {
 #[test]
 fn close_delimited_complete_but_without_close_notify_is_still_truncated() {
     // Every byte arrived, but without close_notify the client cannot know that.
-    let (server, config) = setup(|_| {
-        TestResponse::ok(body_of(3_000, 2))
-            .close_delimited()
-            .truncate_after(3_000)
-    });
+    let (server, config) =
+        setup(|_| TestResponse::ok(body_of(3_000, 2)).close_delimited().truncate_after(3_000));
     let o = fetch(config, &server.url("localhost", "/"));
     assert_eq!(o.err().kind(), ErrorKind::Tls(TlsFailure::Truncated));
 }
@@ -160,10 +139,7 @@ fn content_length_truncated_is_an_error() {
     let url = server.url("localhost", "/cl");
     let err = fetch(config, &url).err().clone();
     assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::Tls(TlsFailure::Truncated) | ErrorKind::Protocol | ErrorKind::Io
-        ),
+        matches!(err.kind(), ErrorKind::Tls(TlsFailure::Truncated) | ErrorKind::Protocol | ErrorKind::Io),
         "{:?}: {err}",
         err.kind()
     );
@@ -172,17 +148,10 @@ fn content_length_truncated_is_an_error() {
 
 #[test]
 fn chunked_truncated_is_an_error() {
-    let (server, config) = setup(|_| {
-        TestResponse::ok(body_of(20_000, 4))
-            .chunked()
-            .truncate_after(9_000)
-    });
+    let (server, config) = setup(|_| TestResponse::ok(body_of(20_000, 4)).chunked().truncate_after(9_000));
     let err = fetch(config, &server.url("localhost", "/ch")).err().clone();
     assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::Tls(TlsFailure::Truncated) | ErrorKind::Protocol | ErrorKind::Io
-        ),
+        matches!(err.kind(), ErrorKind::Tls(TlsFailure::Truncated) | ErrorKind::Protocol | ErrorKind::Io),
         "{:?}: {err}",
         err.kind()
     );
@@ -190,17 +159,12 @@ fn chunked_truncated_is_an_error() {
 
 #[test]
 fn truncated_head_is_an_error() {
-    let (server, config) = setup(|_| {
-        TestResponse::raw(&b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"[..]).truncate_after(30)
-    });
+    let (server, config) =
+        setup(|_| TestResponse::raw(&b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"[..]).truncate_after(30));
     let o = fetch(config, &server.url("localhost", "/"));
     let err = o.err();
     assert!(o.status.is_none(), "no head may be reported");
-    assert_ne!(
-        err.kind(),
-        ErrorKind::Timeout(volley::Phase::Head),
-        "EOF must not wait for a timer"
-    );
+    assert_ne!(err.kind(), ErrorKind::Timeout(volley::Phase::Head), "EOF must not wait for a timer");
 }
 
 #[test]
@@ -236,9 +200,7 @@ fn keep_alive_reuses_one_tls_connection_for_sequential_requests() {
     let stats = within(30, move || {
         let mut client = Client::new(config).expect("client");
         let first = Request::get(&format!("{base}/0")).expect("url");
-        client
-            .submit(first.target(BodyTarget::Collect))
-            .expect("submit");
+        client.submit(first.target(BodyTarget::Collect)).expect("submit");
         let mut done: Vec<(Stats, Vec<u8>)> = Vec::new();
         client
             .run(|ctl, ev| match ev {
@@ -263,12 +225,7 @@ fn keep_alive_reuses_one_tls_connection_for_sequential_requests() {
     assert_eq!(server.connections(), 1);
     assert_eq!(server.handshakes(), 1);
     let reqs = server.requests();
-    assert_eq!(
-        reqs.iter()
-            .map(|r| r.index_on_connection)
-            .collect::<Vec<_>>(),
-        [0, 1, 2]
-    );
+    assert_eq!(reqs.iter().map(|r| r.index_on_connection).collect::<Vec<_>>(), [0, 1, 2]);
 }
 
 #[test]
@@ -276,30 +233,15 @@ fn connection_close_is_not_reused_and_the_session_resumes() {
     for versions in [&rustls::version::TLS13, &rustls::version::TLS12] {
         let pki = TestPki::new();
         let sc = server_config_with_versions(&pki.server_cert(&["localhost"]), &[versions], None);
-        let server = TlsTestServer::start(sc, |req| {
-            TestResponse::ok(format!("close {}", req.target)).close()
-        });
-        let config = Config {
-            tls: pki.tls_config(),
-            max_per_origin: 1,
-            ..Config::default()
-        };
-        let urls = (0..3)
-            .map(|i| {
-                (
-                    server.url("localhost", &format!("/{i}")),
-                    BodyTarget::Collect,
-                )
-            })
-            .collect();
+        let server =
+            TlsTestServer::start(sc, |req| TestResponse::ok(format!("close {}", req.target)).close());
+        let config = Config { tls: pki.tls_config(), max_per_origin: 1, ..Config::default() };
+        let urls = (0..3).map(|i| (server.url("localhost", &format!("/{i}")), BodyTarget::Collect)).collect();
         let outcomes = run_all(config, urls);
         for (i, o) in outcomes.iter().enumerate() {
             let (stats, body) = o.ok();
             assert_eq!(body, format!("close /{i}").as_bytes());
-            assert!(
-                !stats.reused,
-                "{versions:?} request {i} must not reuse a closed connection"
-            );
+            assert!(!stats.reused, "{versions:?} request {i} must not reuse a closed connection");
         }
         assert_eq!(server.connections(), 3, "{versions:?}");
         assert!(
@@ -332,27 +274,15 @@ fn fifty_concurrent_https_downloads_are_byte_exact() {
     config.max_connections = 64;
     let urls = (0..50)
         .map(|i| {
-            let target = if i % 2 == 0 {
-                BodyTarget::Collect
-            } else {
-                BodyTarget::Events
-            };
+            let target = if i % 2 == 0 { BodyTarget::Collect } else { BodyTarget::Events };
             (server.url("localhost", &format!("/{i}")), target)
         })
         .collect();
     let outcomes = run_all(config, urls);
     for (i, o) in outcomes.iter().enumerate() {
         let (stats, collected) = o.ok();
-        let got = if i % 2 == 0 {
-            collected
-        } else {
-            &o.streamed[..]
-        };
-        assert!(
-            got == &body_of(64 * 1024, i)[..],
-            "request {i}: {} bytes differ",
-            got.len()
-        );
+        let got = if i % 2 == 0 { collected } else { &o.streamed[..] };
+        assert!(got == &body_of(64 * 1024, i)[..], "request {i}: {} bytes differ", got.len());
         assert_eq!(stats.body_bytes, 64 * 1024);
     }
     assert!(server.connections() <= 50);
@@ -363,14 +293,7 @@ fn fifty_concurrent_https_downloads_are_byte_exact() {
 fn fifty_chunked_downloads_over_a_few_reused_connections() {
     let (server, mut config) = indexed_server(true);
     config.max_per_origin = 4;
-    let urls = (0..50)
-        .map(|i| {
-            (
-                server.url("127.0.0.1", &format!("/{i}")),
-                BodyTarget::Collect,
-            )
-        })
-        .collect();
+    let urls = (0..50).map(|i| (server.url("127.0.0.1", &format!("/{i}")), BodyTarget::Collect)).collect();
     let outcomes = run_all(config, urls);
     let mut reused = 0;
     for (i, o) in outcomes.iter().enumerate() {
@@ -378,23 +301,16 @@ fn fifty_chunked_downloads_over_a_few_reused_connections() {
         assert!(got == &body_of(64 * 1024, i)[..], "request {i} differs");
         reused += usize::from(stats.reused);
     }
-    assert!(
-        server.connections() <= 4,
-        "{} connections",
-        server.connections()
-    );
+    assert!(server.connections() <= 4, "{} connections", server.connections());
     assert_eq!(reused, 50 - server.connections());
 }
 
 #[test]
 fn fetch_all_over_https() {
     let (server, config) = indexed_server(false);
-    let reqs = (0..5)
-        .map(|i| Request::get(&server.url("localhost", &format!("/{i}"))).expect("url"))
-        .collect();
-    let results = within(30, move || {
-        volley::fetch_all(config, reqs).expect("fetch_all")
-    });
+    let reqs =
+        (0..5).map(|i| Request::get(&server.url("localhost", &format!("/{i}"))).expect("url")).collect();
+    let results = within(30, move || volley::fetch_all(config, reqs).expect("fetch_all"));
     for (i, r) in results.into_iter().enumerate() {
         let r = r.unwrap_or_else(|e| panic!("{i}: {e}"));
         assert_eq!(r.status, 200);
@@ -419,12 +335,7 @@ fn connection_limits_hold_over_tls() {
                 TestResponse::ok("x")
             },
         );
-        let config = Config {
-            tls: pki.tls_config(),
-            max_connections,
-            max_per_origin,
-            ..Config::default()
-        };
+        let config = Config { tls: pki.tls_config(), max_connections, max_per_origin, ..Config::default() };
         let urls = (0..30)
             .map(|i| {
                 let host = if i % 2 == 0 { "localhost" } else { "127.0.0.1" };

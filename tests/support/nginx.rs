@@ -42,14 +42,7 @@ pub enum Port {
     Limit,
 }
 
-const PORTS: [Port; 6] = [
-    Port::Https,
-    Port::Http,
-    Port::Tls12,
-    Port::Close,
-    Port::Mtls,
-    Port::Limit,
-];
+const PORTS: [Port; 6] = [Port::Https, Port::Http, Port::Tls12, Port::Close, Port::Mtls, Port::Limit];
 
 /// The nginx binary, if installed: `$VOLLEY_NGINX` when set (a path; anything that is
 /// not a file means "no nginx"), else `nginx` on PATH, else /usr/sbin/nginx.
@@ -58,14 +51,10 @@ pub fn binary() -> Option<PathBuf> {
         let p = PathBuf::from(p);
         return p.is_file().then_some(p);
     }
-    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("nginx"))
-            .collect::<Vec<_>>()
-    });
-    on_path
-        .chain([PathBuf::from("/usr/sbin/nginx")])
-        .find(|p| p.is_file())
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).map(|d| d.join("nginx")).collect::<Vec<_>>());
+    on_path.chain([PathBuf::from("/usr/sbin/nginx")]).find(|p| p.is_file())
 }
 
 /// [`binary`], or print a visible SKIPPED line (the caller then returns and passes).
@@ -141,8 +130,7 @@ impl Nginx {
         fs::create_dir_all(dir.path().join("tmp")).expect("mkdir tmp");
         let pki = TestPki::new();
         let ca = pki.write_ca(dir.path());
-        pki.server_cert(&["localhost", "127.0.0.1"])
-            .write_to(dir.path(), "server");
+        pki.server_cert(&["localhost", "127.0.0.1"]).write_to(dir.path(), "server");
         pki.client_cert().write_to(dir.path(), "client");
         let ports = pick_ports(PORTS.len());
         let ports: Vec<(Port, u16)> = PORTS.iter().copied().zip(ports).collect();
@@ -165,38 +153,23 @@ impl Nginx {
                 let log = read_logs(dir.path());
                 return Err(format!("nginx exited with {status}:\n{log}"));
             }
-            let all_up = ports
-                .iter()
-                .all(|(_, p)| TcpStream::connect(("127.0.0.1", *p)).is_ok());
+            let all_up = ports.iter().all(|(_, p)| TcpStream::connect(("127.0.0.1", *p)).is_ok());
             if all_up {
                 break;
             }
             if started.elapsed() > Duration::from_secs(5) {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "not listening after 5 s:\n{}",
-                    read_logs(dir.path())
-                ));
+                return Err(format!("not listening after 5 s:\n{}", read_logs(dir.path())));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(Nginx {
-            pki,
-            dir,
-            root,
-            ports,
-            child,
-        })
+        Ok(Nginx { pki, dir, root, ports, child })
     }
 
     /// The port of listener `which`.
     pub fn port(&self, which: Port) -> u16 {
-        self.ports
-            .iter()
-            .find(|(p, _)| *p == which)
-            .map(|(_, n)| *n)
-            .expect("port")
+        self.ports.iter().find(|(p, _)| *p == which).map(|(_, n)| *n).expect("port")
     }
 
     /// `https://localhost:PORT/path` (or `http://127.0.0.1:PORT/path` for `Http`).
@@ -218,10 +191,7 @@ impl Nginx {
 
     /// The client certificate and key nginx's `Mtls` listener accepts.
     pub fn client_cert(&self) -> (PathBuf, PathBuf) {
-        (
-            self.dir.path().join("client.pem"),
-            self.dir.path().join("client.key"),
-        )
+        (self.dir.path().join("client.pem"), self.dir.path().join("client.key"))
     }
 
     /// The access log so far. Waits (up to 2 s) until it has `at_least` lines, since
@@ -279,13 +249,9 @@ fn read_logs(dir: &Path) -> String {
 
 /// `n` distinct free ports on 127.0.0.1 (bound together, then released).
 fn pick_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect()
+    let listeners: Vec<TcpListener> =
+        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect()
 }
 
 /// Temp-path directives for the modules this nginx was built with (an unknown
@@ -296,10 +262,7 @@ fn temp_paths(bin: &Path, dir: &Path) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
         .unwrap_or_default();
-    let mut out = format!(
-        "    client_body_temp_path {};\n",
-        dir.join("tmp/body").display()
-    );
+    let mut out = format!("    client_body_temp_path {};\n", dir.join("tmp/body").display());
     for module in ["proxy", "fastcgi", "uwsgi", "scgi"] {
         if !configure.contains(&format!("--without-http_{module}_module")) {
             let path = dir.join(format!("tmp/{module}"));
@@ -312,9 +275,8 @@ fn temp_paths(bin: &Path, dir: &Path) -> String {
 fn config_text(bin: &Path, dir: &Path, ca: &Path, ports: &[(Port, u16)]) -> String {
     let d = dir.display();
     let port = |w: Port| ports.iter().find(|(p, _)| *p == w).expect("port").1;
-    let tls = format!(
-        "        ssl_certificate {d}/server.pem;\n        ssl_certificate_key {d}/server.key;\n"
-    );
+    let tls =
+        format!("        ssl_certificate {d}/server.pem;\n        ssl_certificate_key {d}/server.key;\n");
     format!(
         r#"daemon off;
 master_process off;
