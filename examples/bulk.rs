@@ -1,6 +1,6 @@
 //! Download every URL in a list file into a directory, one file per URL, using only
 //! the library (no CLI): a floor for what the CLI adds on top.
-//! `cargo run --release --example bulk -- LIST DIR [PARALLEL]`
+//! `cargo run --release --example bulk -- LIST DIR [PARALLEL [CA.pem]]`
 
 use std::io::BufRead;
 use volley::{BodyTarget, Client, Config, Event, Request};
@@ -10,7 +10,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (list, dir) = (&args[1], std::path::PathBuf::from(&args[2]));
     let parallel = args.get(3).and_then(|p| p.parse().ok()).unwrap_or(64);
     std::fs::create_dir_all(&dir)?;
-    let config = Config { max_connections: parallel, max_per_origin: parallel, ..Config::default() };
+    let mut config = Config { max_connections: parallel, max_per_origin: parallel, ..Config::default() };
+    if let Some(ca) = args.get(4) {
+        config.tls.extra_roots_pem.push(ca.into());
+    }
     let mut client = Client::new(config)?;
     for line in std::io::BufReader::new(std::fs::File::open(list)?).lines() {
         let url = line?;
