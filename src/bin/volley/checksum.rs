@@ -116,12 +116,7 @@ pub fn hex_decode_sha256(s: &str) -> Result<[u8; SHA256_LEN], String> {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b).to_digit(16).map(|d| d as u8)
 }
 
 /// Parse an aria2-style `ALGO=HEX` checksum spec (the part after `checksum=`).

@@ -179,12 +179,7 @@ fn trailer_len(len: usize) -> Result<usize, Error> {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b).to_digit(16).map(|d| d as u8)
 }
 
 /// Controls other than HTAB (RFC 9110 §5.5 excludes them from field-like text).
