@@ -1,4 +1,5 @@
 // Each integration test uses a different part of the support code.
 #![allow(dead_code)]
 
+pub mod cli_server;
 pub mod tls;
