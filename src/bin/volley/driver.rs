@@ -827,7 +827,10 @@ impl State {
                     true,
                 );
             }
-        } else if let Some(part) = dl.part.take() {
+        } else if let Some(part) = match self.take_part(&mut dl) {
+            Ok(p) => p,
+            Err(e) => return self.fail(dl, sink_error(&e), true),
+        } {
             let dest = part.dest().to_path_buf();
             match part.finish() {
                 Ok(p) => {
@@ -858,6 +861,20 @@ impl State {
         let bytes = if dl.skipped { 0 } else { dl.pos };
         self.ui.done(dl.seq, &dl.url, &path_s, bytes, dl.elapsed());
         self.ui.record(&dl.record(path, None));
+    }
+
+    /// The open `.part`, or the one on disk when the server said it is complete
+    /// (416 on resume, `--max-bytes` already reached).
+    fn take_part(&mut self, dl: &mut Download) -> Result<Option<PartFile>, SinkError> {
+        if let Some(p) = dl.part.take() {
+            return Ok(Some(p));
+        }
+        match &dl.dest {
+            Some(dest) if dl.part_made && !dl.skipped => {
+                PartFile::resume(dest, self.s.overwrite, dl.checksum).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Final failure.
