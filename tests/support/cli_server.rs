@@ -192,6 +192,7 @@ impl CliServer {
 }
 
 fn serve(stream: TcpStream, shared: &Mutex<Shared>) {
+    let _ = stream.set_nodelay(true);
     let Ok(mut out) = stream.try_clone() else {
         return;
     };
@@ -267,8 +268,7 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
     let route = route.unwrap_or_else(|| Route::status(404));
     if let Some((status, headers)) = route.first.get(call.wrapping_sub(1)) {
         let body = format!("status {status}\n");
-        return write_head(out, *status, headers, body.len(), None)
-            && write_all(out, body.as_bytes());
+        return write_head(out, *status, headers, body.len(), body.as_bytes());
     }
     let total = route.body.len();
     let mut status = route.status;
@@ -290,7 +290,7 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
             let last: usize = b.parse().unwrap_or(usize::MAX).min(total.saturating_sub(1));
             if first >= total {
                 extra.push(("Content-Range".into(), format!("bytes */{total}")));
-                return write_head(out, 416, &extra, 0, None);
+                return write_head(out, 416, &extra, 0, &[]);
             }
             status = 206;
             range = first..last + 1;
@@ -301,15 +301,15 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
         }
     }
     let body = &route.body[range];
-    if !write_head(out, status, &extra, body.len(), None) {
-        return false;
-    }
     if req.method == "HEAD" {
-        return true;
+        return write_head(out, status, &extra, body.len(), &[]);
     }
     match route.trickle {
-        None => write_all(out, body),
+        None => write_head(out, status, &extra, body.len(), body),
         Some((chunk, pause)) => {
+            if !write_head(out, status, &extra, body.len(), &[]) {
+                return false;
+            }
             for piece in body.chunks(chunk.max(1)) {
                 if !write_all(out, piece) {
                     return false;
@@ -321,19 +321,22 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
     }
 }
 
+/// Write the head and (in the same write, so Nagle cannot delay it) `body`.
 fn write_head(
     out: &mut TcpStream,
     status: u16,
     headers: &[(String, String)],
     len: usize,
-    _reason: Option<&str>,
+    body: &[u8],
 ) -> bool {
     let mut head = format!("HTTP/1.1 {status} Scripted\r\nContent-Length: {len}\r\n");
     for (n, v) in headers {
         head.push_str(&format!("{n}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    write_all(out, head.as_bytes())
+    let mut all = head.into_bytes();
+    all.extend_from_slice(body);
+    write_all(out, &all)
 }
 
 fn write_all(out: &mut TcpStream, b: &[u8]) -> bool {

@@ -33,6 +33,9 @@ const MAX_REQUEUES: u32 = 600;
 /// Above this size (or of unknown size) a `.part.meta` validator is written even
 /// without `-c`, so that a later `-c` can resume safely.
 const META_MIN_SIZE: u64 = 1 << 20;
+/// Unwanted bodies up to this size are read and dropped rather than cutting the
+/// connection (which could then not be reused).
+const DRAIN_MAX: u64 = 64 * 1024;
 
 /// What the options ask for, distilled.
 pub struct Settings {
@@ -471,6 +474,19 @@ impl State {
         }
     }
 
+    /// End the attempt at its head: a small body is read to its end (and ignored) so
+    /// the connection can be reused; a large or unknown one is cut off.
+    fn end_at_head(&mut self, ctl: &mut Control, id: RequestId, len: Option<u64>, end: End) {
+        match len {
+            Some(l) if l <= DRAIN_MAX => {
+                if let Some(dl) = self.active.get_mut(&id) {
+                    dl.ending = Some(end);
+                }
+            }
+            _ => self.end_with(ctl, id, end),
+        }
+    }
+
     fn on_head(&mut self, ctl: &mut Control, id: RequestId, resp: &Response) {
         self.ui.response_head(resp);
         let Some(dl) = self.active.get_mut(&id) else {
@@ -495,13 +511,13 @@ impl State {
             match crate::resume::decide(dl.offset, status, content_range) {
                 Decision::Append => append = true,
                 Decision::Truncate => {}
-                Decision::Complete => return self.end_with(ctl, id, End::Ok),
+                Decision::Complete => return self.end_at_head(ctl, id, content_length, End::Ok),
                 Decision::Refetch => {
                     let end = End::Relaunch {
                         delay: Duration::ZERO,
                         no_range: true,
                     };
-                    return self.end_with(ctl, id, end);
+                    return self.end_at_head(ctl, id, content_length, end);
                 }
                 Decision::NotRange => handled_as_range = false,
                 Decision::Fail(m) => {
@@ -524,7 +540,7 @@ impl State {
                     retry_after,
                     keep: true,
                 };
-                return self.end_with(ctl, id, end);
+                return self.end_at_head(ctl, id, content_length, end);
             }
             dl.http_error = Some(err);
         }
