@@ -108,7 +108,7 @@ fn a_changed_validator_restarts_cleanly() {
         Route::file(body.clone()).header("ETag", "\"new\""),
     );
     let dir = temp_dir("resume-ifrange");
-    fs::write(dir.join("v.bin.part"), &bytes(10_000, 99)).expect("part");
+    fs::write(dir.join("v.bin.part"), bytes(10_000, 99)).expect("part");
     fs::write(dir.join("v.bin.part.meta"), "\"old\"\n").expect("meta");
     let (code, err) = run(&["-c", "-P", s(&dir), &srv.url("/v.bin")]);
     assert_eq!(code, 0, "{err}");

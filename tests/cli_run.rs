@@ -277,5 +277,5 @@ fn a_long_list_runs_in_bounded_memory() {
         "100k list: {:.1}s, peak RSS {hwm_kb} kB",
         t0.elapsed().as_secs_f64()
     );
-    assert!(hwm_kb > 0 && hwm_kb < 40 * 1024, "peak RSS {hwm_kb} kB");
+    assert!(hwm_kb > 0 && hwm_kb < 24 * 1024, "peak RSS {hwm_kb} kB");
 }
