@@ -30,9 +30,7 @@ fn content(n: usize) -> Vec<u8> {
 
 /// A minimal keep-alive HTTP/1.1 server: `GET /f/N` returns file N.
 fn serve(stream: TcpStream) {
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
+    let Ok(write_half) = stream.try_clone() else { return };
     let mut out = write_half;
     let mut reader = BufReader::new(stream);
     loop {
@@ -50,16 +48,12 @@ fn serve(stream: TcpStream) {
                 break;
             }
         }
-        let n = line
-            .split(' ')
-            .nth(1)
-            .and_then(|p| p.strip_prefix("/f/"))
-            .and_then(|n| n.parse::<usize>().ok());
+        let n =
+            line.split(' ').nth(1).and_then(|p| p.strip_prefix("/f/")).and_then(|n| n.parse::<usize>().ok());
         let response = match n {
             Some(n) if n < FILES => {
                 let body = content(n);
-                let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
-                    .into_bytes();
+                let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
                 r.extend_from_slice(&body);
                 r
             }
@@ -73,16 +67,9 @@ fn serve(stream: TcpStream) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exe = std::env::current_exe()?;
-    let volley = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("volley"))
-        .unwrap_or_default();
+    let volley = exe.parent().and_then(|p| p.parent()).map(|p| p.join("volley")).unwrap_or_default();
     if !volley.exists() {
-        eprintln!(
-            "build the CLI first: cargo build --release (looked for {})",
-            volley.display()
-        );
+        eprintln!("build the CLI first: cargo build --release (looked for {})", volley.display());
         std::process::exit(2);
     }
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -101,10 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     drop(f);
     let out = dir.join("out");
-    println!(
-        "serving {FILES} files on http://{addr}/ ; downloading into {}",
-        out.display()
-    );
+    println!("serving {FILES} files on http://{addr}/ ; downloading into {}", out.display());
     let status = Command::new(&volley)
         .arg("-i")
         .arg(&list)
@@ -128,10 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bad += 1;
         }
     }
-    println!(
-        "volley exited with {status}; {} of {FILES} files verified byte for byte",
-        FILES - bad
-    );
+    println!("volley exited with {status}; {} of {FILES} files verified byte for byte", FILES - bad);
     std::fs::remove_dir_all(&dir)?;
     if bad > 0 || !status.success() {
         std::process::exit(1);

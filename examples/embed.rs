@@ -17,9 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // "Your" event loop, with volley's fd in it next to whatever else you watch.
     let mut outer = Poll::new()?;
     let fd = client.as_raw_fd();
-    outer
-        .registry()
-        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
+    outer.registry().register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
     let mut events = Events::with_capacity(16);
     let mut handler = |_: &mut volley::Control, event: Event<'_>| match event {
         Event::Head { response, .. } => println!("{} {}", response.status, response.url),
@@ -32,9 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first turn submits connects; after that, wake only when needed.
     client.turn(Some(Duration::ZERO), &mut handler)?;
     while client.in_flight() > 0 {
-        let timeout = client
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
+        let timeout = client.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
         outer.poll(&mut events, timeout)?;
         client.turn(Some(Duration::ZERO), &mut handler)?;
     }

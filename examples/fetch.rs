@@ -15,12 +15,7 @@ fn main() -> Result<(), volley::Error> {
         }
         Event::Body { id, data } => *bytes.entry(id).or_insert(0usize) += data.len(),
         Event::Done { id, stats, .. } => {
-            println!(
-                "#{} done: {} bytes in {:?}",
-                id.as_u64(),
-                bytes.get(&id).unwrap_or(&0),
-                stats.total
-            )
+            println!("#{} done: {} bytes in {:?}", id.as_u64(), bytes.get(&id).unwrap_or(&0), stats.total)
         }
         Event::Failed { error, .. } => eprintln!("failed: {error}"),
         _ => {}

@@ -36,17 +36,12 @@ pub struct FullResponse {
 /// ```
 pub fn get(url: &str) -> Result<FullResponse, Error> {
     let mut results = fetch_all(Config::default(), vec![Request::get(url)?])?;
-    results
-        .pop()
-        .unwrap_or_else(|| Err(Error::new(crate::ErrorKind::Io, "no result")))
+    results.pop().unwrap_or_else(|| Err(Error::new(crate::ErrorKind::Io, "no result")))
 }
 
 /// Run every request concurrently (within `config`'s limits) and return each result
 /// in the order given. Fails as a whole only if the client cannot be created.
-pub fn fetch_all(
-    config: Config,
-    requests: Vec<Request>,
-) -> Result<Vec<Result<FullResponse, Error>>, Error> {
+pub fn fetch_all(config: Config, requests: Vec<Request>) -> Result<Vec<Result<FullResponse, Error>>, Error> {
     let mut client = Client::new(config)?;
     let mut order = HashMap::new();
     let mut results: Vec<Option<Result<FullResponse, Error>>> = Vec::with_capacity(requests.len());
@@ -62,15 +57,10 @@ pub fn fetch_all(
     let mut heads: HashMap<crate::RequestId, (u16, Version, Headers)> = HashMap::new();
     client.run(|_, event| match event {
         Event::Head { id, response } => {
-            heads.insert(
-                id,
-                (response.status, response.version, response.headers.clone()),
-            );
+            heads.insert(id, (response.status, response.version, response.headers.clone()));
         }
         Event::Done { id, stats, body } => {
-            if let (Some(&i), Some((status, version, headers))) =
-                (order.get(&id), heads.remove(&id))
-            {
+            if let (Some(&i), Some((status, version, headers))) = (order.get(&id), heads.remove(&id)) {
                 let url = stats.final_url.clone();
                 results[i] = Some(Ok(FullResponse {
                     status,
@@ -91,13 +81,6 @@ pub fn fetch_all(
     })?;
     Ok(results
         .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                Err(Error::new(
-                    crate::ErrorKind::Io,
-                    "request ended without a result",
-                ))
-            })
-        })
+        .map(|r| r.unwrap_or_else(|| Err(Error::new(crate::ErrorKind::Io, "request ended without a result"))))
         .collect())
 }

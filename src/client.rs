@@ -80,9 +80,7 @@ impl Client {
     /// A client with `config`; fails if the TLS roots or client certificate cannot
     /// be loaded or the poll cannot be created.
     pub fn new(config: Config) -> Result<Client, Error> {
-        Ok(Client {
-            reactor: Reactor::new(config)?,
-        })
+        Ok(Client { reactor: Reactor::new(config)? })
     }
 
     /// Queue a request. Errors here are about the request itself (bad URL scheme,

@@ -156,13 +156,7 @@ impl Error {
     /// A new error of `kind` with a human-readable `message`; the URL is added later
     /// by whoever knows it ([`Error::with_url`]).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
-            kind,
-            url: String::new(),
-            message: message.into(),
-            io_kind: None,
-            raw_os_error: None,
-        }
+        Error { kind, url: String::new(), message: message.into(), io_kind: None, raw_os_error: None }
     }
 
     /// An error of `kind` caused by an I/O error; the message says `context: io error`.
@@ -170,11 +164,7 @@ impl Error {
         Error {
             kind,
             url: String::new(),
-            message: if context.is_empty() {
-                err.to_string()
-            } else {
-                format!("{context}: {err}")
-            },
+            message: if context.is_empty() { err.to_string() } else { format!("{context}: {err}") },
             io_kind: Some(err.kind()),
             raw_os_error: err.raw_os_error(),
         }
@@ -189,11 +179,7 @@ impl Error {
     pub fn timeout(phase: Phase, after: Duration) -> Error {
         Error::new(
             ErrorKind::Timeout(phase),
-            format!(
-                "{} timeout after {:.3}s",
-                phase.as_str(),
-                after.as_secs_f64()
-            ),
+            format!("{} timeout after {:.3}s", phase.as_str(), after.as_secs_f64()),
         )
     }
 

@@ -21,32 +21,22 @@ impl Headers {
 
     /// The first value of `name` as text, if present and valid UTF-8 (trimmed).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.get_bytes(name)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .map(str::trim)
+        self.get_bytes(name).and_then(|v| std::str::from_utf8(v).ok()).map(str::trim)
     }
 
     /// The first value of `name` as bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.entries.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.entries
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.entries.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 
     /// Whether `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.entries.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     /// Remove every field called `name`.
@@ -57,10 +47,8 @@ impl Headers {
     /// Whether any comma-separated element of any `name` field equals `token`
     /// (case-insensitively), as for `Connection: close` or `Transfer-Encoding: chunked`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).any(|v| {
-            v.split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-        })
+        self.get_all(name)
+            .any(|v| v.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes())))
     }
 
     /// Iterate `(name, value)` in wire order.

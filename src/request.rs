@@ -54,12 +54,7 @@ impl Method {
             "PATCH" => Method::Patch,
             "OPTIONS" => Method::Options,
             _ if !s.is_empty() && s.bytes().all(is_tchar) => Method::Other(s.to_string()),
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::InvalidRequest,
-                    format!("invalid method {s:?}"),
-                ))
-            }
+            _ => return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid method {s:?}"))),
         })
     }
 
@@ -79,10 +74,7 @@ impl Method {
 
     /// Safe to repeat (RFC 9110 §9.2.2): may be retried on a fresh connection.
     pub fn is_idempotent(&self) -> bool {
-        matches!(
-            self,
-            Method::Get | Method::Head | Method::Put | Method::Delete | Method::Options
-        )
+        matches!(self, Method::Get | Method::Head | Method::Put | Method::Delete | Method::Options)
     }
 }
 
@@ -267,10 +259,7 @@ impl Request {
         check_url(&self.url)?;
         for (name, value) in self.headers.iter() {
             if name.is_empty() || !name.bytes().all(is_tchar) {
-                return Err(Error::new(
-                    ErrorKind::InvalidRequest,
-                    format!("invalid header name {name:?}"),
-                ));
+                return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid header name {name:?}")));
             }
             if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
                 return Err(Error::new(
@@ -285,8 +274,8 @@ impl Request {
 
 /// Parse and check an absolute `http`/`https` URL.
 pub fn parse_url(s: &str) -> Result<Url, Error> {
-    let url = Url::parse(s.trim())
-        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{e}")).with_url(s))?;
+    let url =
+        Url::parse(s.trim()).map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{e}")).with_url(s))?;
     check_url(&url)?;
     Ok(url)
 }
@@ -295,11 +284,8 @@ fn check_url(url: &Url) -> Result<(), Error> {
     match url.scheme() {
         "http" | "https" => {}
         other => {
-            return Err(Error::new(
-                ErrorKind::InvalidUrl,
-                format!("unsupported scheme {other:?}"),
-            )
-            .with_url(url.as_str()))
+            return Err(Error::new(ErrorKind::InvalidUrl, format!("unsupported scheme {other:?}"))
+                .with_url(url.as_str()))
         }
     }
     if url.host_str().is_none_or(str::is_empty) {

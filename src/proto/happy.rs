@@ -45,12 +45,7 @@ pub(crate) struct HappyEyeballs {
 
 impl HappyEyeballs {
     /// Plans attempts to `addrs` on `port`; the first may start at `now`.
-    pub(crate) fn new(
-        addrs: Vec<IpAddr>,
-        port: u16,
-        attempt_delay: Duration,
-        now: Instant,
-    ) -> HappyEyeballs {
+    pub(crate) fn new(addrs: Vec<IpAddr>, port: u16, attempt_delay: Duration, now: Instant) -> HappyEyeballs {
         let mut seen = Vec::new();
         for ip in interleave(addrs) {
             let sa = SocketAddr::new(ip, port);
@@ -129,46 +124,21 @@ mod tests {
 
     #[test]
     fn interleaves_v6_first() {
-        let out = interleave(ips(&[
-            "192.0.2.1",
-            "192.0.2.2",
-            "2001:db8::1",
-            "192.0.2.3",
-            "2001:db8::2",
-        ]));
-        assert_eq!(
-            out,
-            ips(&[
-                "2001:db8::1",
-                "192.0.2.1",
-                "2001:db8::2",
-                "192.0.2.2",
-                "192.0.2.3"
-            ])
-        );
+        let out = interleave(ips(&["192.0.2.1", "192.0.2.2", "2001:db8::1", "192.0.2.3", "2001:db8::2"]));
+        assert_eq!(out, ips(&["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "192.0.2.3"]));
         assert!(interleave(Vec::new()).is_empty());
     }
 
     #[test]
     fn starts_on_delay_schedule() {
         let t0 = Instant::now();
-        let mut he =
-            HappyEyeballs::new(ips(&["192.0.2.1", "2001:db8::1", "192.0.2.2"]), 443, D, t0);
-        assert_eq!(
-            he.poll_start(t0),
-            Some("[2001:db8::1]:443".parse().expect("sa"))
-        );
+        let mut he = HappyEyeballs::new(ips(&["192.0.2.1", "2001:db8::1", "192.0.2.2"]), 443, D, t0);
+        assert_eq!(he.poll_start(t0), Some("[2001:db8::1]:443".parse().expect("sa")));
         assert_eq!(he.poll_start(t0), None);
         assert_eq!(he.next_deadline(), Some(t0 + D));
         assert_eq!(he.poll_start(t0 + D - Duration::from_millis(1)), None);
-        assert_eq!(
-            he.poll_start(t0 + D),
-            Some("192.0.2.1:443".parse().expect("sa"))
-        );
-        assert_eq!(
-            he.poll_start(t0 + 2 * D),
-            Some("192.0.2.2:443".parse().expect("sa"))
-        );
+        assert_eq!(he.poll_start(t0 + D), Some("192.0.2.1:443".parse().expect("sa")));
+        assert_eq!(he.poll_start(t0 + 2 * D), Some("192.0.2.2:443".parse().expect("sa")));
         assert_eq!(he.poll_start(t0 + 9 * D), None);
         assert_eq!(he.next_deadline(), None);
         assert!(!he.is_exhausted());

@@ -41,12 +41,9 @@ pub(crate) fn next_hop(
         .map_err(|_| Error::new(ErrorKind::Redirect, "Location header is not valid UTF-8"))?
         .trim();
     // RFC 9110 §10.2.2: Location is a URI-reference, resolved against the target URI.
-    let mut url = current.join(location).map_err(|e| {
-        Error::new(
-            ErrorKind::Redirect,
-            format!("bad Location {location:?}: {e}"),
-        )
-    })?;
+    let mut url = current
+        .join(location)
+        .map_err(|e| Error::new(ErrorKind::Redirect, format!("bad Location {location:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(Error::new(
             ErrorKind::Redirect,
@@ -66,12 +63,7 @@ pub(crate) fn next_hop(
         _ => (method.clone(), false),
     };
     let cross_origin = url.origin() != current.origin();
-    Ok(Some(Hop {
-        url,
-        method,
-        drop_body,
-        cross_origin,
-    }))
+    Ok(Some(Hop { url, method, drop_body, cross_origin }))
 }
 
 #[cfg(test)]
@@ -120,45 +112,18 @@ mod tests {
 
     #[test]
     fn cross_origin_is_detected_including_scheme_and_port() {
-        assert!(
-            !hop(302, Method::Get, "http://h/x", "/y")
-                .expect("ok")
-                .expect("hop")
-                .cross_origin
-        );
-        assert!(
-            hop(302, Method::Get, "http://h/x", "https://h/y")
-                .expect("ok")
-                .expect("hop")
-                .cross_origin
-        );
-        assert!(
-            hop(302, Method::Get, "http://h/x", "http://h:81/y")
-                .expect("ok")
-                .expect("hop")
-                .cross_origin
-        );
-        assert!(
-            hop(302, Method::Get, "http://h/x", "http://g/y")
-                .expect("ok")
-                .expect("hop")
-                .cross_origin
-        );
+        assert!(!hop(302, Method::Get, "http://h/x", "/y").expect("ok").expect("hop").cross_origin);
+        assert!(hop(302, Method::Get, "http://h/x", "https://h/y").expect("ok").expect("hop").cross_origin);
+        assert!(hop(302, Method::Get, "http://h/x", "http://h:81/y").expect("ok").expect("hop").cross_origin);
+        assert!(hop(302, Method::Get, "http://h/x", "http://g/y").expect("ok").expect("hop").cross_origin);
     }
 
     #[test]
     fn only_http_targets_and_no_location_means_final() {
         let e = hop(302, Method::Get, "http://h/x", "ftp://h/y").expect_err("ftp refused");
         assert_eq!(e.kind(), ErrorKind::Redirect);
-        assert!(hop(200, Method::Get, "http://h/x", "/y")
-            .expect("ok")
-            .is_none());
-        let none = next_hop(
-            302,
-            &Method::Get,
-            &Url::parse("http://h/").expect("url"),
-            &Headers::new(),
-        );
+        assert!(hop(200, Method::Get, "http://h/x", "/y").expect("ok").is_none());
+        let none = next_hop(302, &Method::Get, &Url::parse("http://h/").expect("url"), &Headers::new());
         assert!(none.expect("ok").is_none());
     }
 }

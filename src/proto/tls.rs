@@ -44,8 +44,8 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
-    HandshakeKind, PeerIncompatible, RootCertStore, SignatureScheme, SupportedProtocolVersion,
+    AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind,
+    PeerIncompatible, RootCertStore, SignatureScheme, SupportedProtocolVersion,
 };
 
 use crate::config::TlsConfig;
@@ -56,8 +56,7 @@ use crate::error::{Error, ErrorKind, TlsFailure};
 const RESUMPTION_CACHE_ENTRIES: usize = 4096;
 
 /// The versions offered by default: TLS 1.3 preferred, TLS 1.2 still widely deployed.
-static DEFAULT_VERSIONS: &[&SupportedProtocolVersion] =
-    &[&rustls::version::TLS13, &rustls::version::TLS12];
+static DEFAULT_VERSIONS: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
 
 fn tls_error(failure: TlsFailure, message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Tls(failure), message)
@@ -92,12 +91,8 @@ impl TlsContext {
             .with_protocol_versions(versions)
             .map_err(|e| tls_error(TlsFailure::Config, format!("protocol versions: {e}")))?;
         let builder = if cfg.insecure {
-            let verifier = AcceptAnyServerCert {
-                algorithms: provider.signature_verification_algorithms,
-            };
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
+            let verifier = AcceptAnyServerCert { algorithms: provider.signature_verification_algorithms };
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
         } else {
             if roots.is_empty() {
                 return Err(tls_error(
@@ -108,21 +103,14 @@ impl TlsContext {
             builder.with_root_certificates(roots)
         };
         let mut config = match client_auth {
-            Some((chain, key, files)) => {
-                builder.with_client_auth_cert(chain, key).map_err(|e| {
-                    tls_error(
-                        TlsFailure::Config,
-                        format!("client certificate {files}: {e}"),
-                    )
-                })?
-            }
+            Some((chain, key, files)) => builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| tls_error(TlsFailure::Config, format!("client certificate {files}: {e}")))?,
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.resumption = Resumption::in_memory_sessions(RESUMPTION_CACHE_ENTRIES);
-        Ok(TlsContext {
-            config: Arc::new(config),
-        })
+        Ok(TlsContext { config: Arc::new(config) })
     }
 
     /// Start a client session for `host`: a DNS name, or a bare IP literal (no brackets).
@@ -130,18 +118,11 @@ impl TlsContext {
         // `try_from` recognises IP literals, which turns SNI off and makes webpki check
         // IP SANs instead of DNS SANs.
         let name = ServerName::try_from(host.to_string()).map_err(|_| {
-            tls_error(
-                TlsFailure::Config,
-                format!("\"{host}\" is not a valid TLS server name"),
-            )
+            tls_error(TlsFailure::Config, format!("\"{host}\" is not a valid TLS server name"))
         })?;
         let conn = ClientConnection::new(self.config.clone(), name)
             .map_err(|e| tls_error(TlsFailure::Config, format!("cannot start TLS session: {e}")))?;
-        Ok(TlsSession {
-            conn,
-            host: host.to_string(),
-            peer_closed: false,
-        })
+        Ok(TlsSession { conn, host: host.to_string(), peer_closed: false })
     }
 }
 
@@ -153,18 +134,10 @@ fn load_roots(cfg: &TlsConfig) -> Result<RootCertStore, Error> {
     }
     for path in &cfg.extra_roots_pem {
         let data = read_file(path, "root certificate file")?;
-        add_roots(
-            &mut roots,
-            &data,
-            &format!("root certificate file {}", path.display()),
-        )?;
+        add_roots(&mut roots, &data, &format!("root certificate file {}", path.display()))?;
     }
     for (i, data) in cfg.extra_roots_pem_data.iter().enumerate() {
-        add_roots(
-            &mut roots,
-            data,
-            &format!("root certificate data #{}", i + 1),
-        )?;
+        add_roots(&mut roots, data, &format!("root certificate data #{}", i + 1))?;
     }
     Ok(roots)
 }
@@ -172,9 +145,7 @@ fn load_roots(cfg: &TlsConfig) -> Result<RootCertStore, Error> {
 fn add_roots(roots: &mut RootCertStore, pem: &[u8], what: &str) -> Result<(), Error> {
     let certs = parse_certs(pem, what)?;
     for cert in certs {
-        roots
-            .add(cert)
-            .map_err(|e| tls_error(TlsFailure::Config, format!("{what}: {e}")))?;
+        roots.add(cert).map_err(|e| tls_error(TlsFailure::Config, format!("{what}: {e}")))?;
     }
     Ok(())
 }
@@ -186,10 +157,7 @@ fn parse_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, E
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls_error(TlsFailure::Config, format!("{what}: bad PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(tls_error(
-            TlsFailure::Config,
-            format!("{what}: no PEM certificate found"),
-        ));
+        return Err(tls_error(TlsFailure::Config, format!("{what}: no PEM certificate found")));
     }
     Ok(certs)
 }
@@ -201,38 +169,24 @@ fn load_client_auth(cfg: &TlsConfig) -> Result<Option<ClientAuth>, Error> {
         (None, None) => return Ok(None),
         (Some(c), Some(k)) => (c, k),
         (Some(_), None) => {
-            return Err(tls_error(
-                TlsFailure::Config,
-                "client certificate given without its key",
-            ))
+            return Err(tls_error(TlsFailure::Config, "client certificate given without its key"))
         }
         (None, Some(_)) => {
-            return Err(tls_error(
-                TlsFailure::Config,
-                "client key given without its certificate",
-            ))
+            return Err(tls_error(TlsFailure::Config, "client key given without its certificate"))
         }
     };
     let what = format!("client certificate file {}", cert_path.display());
     let chain = parse_certs(&read_file(cert_path, "client certificate file")?, &what)?;
     let key_data = read_file(key_path, "client key file")?;
-    let key = PrivateKeyDer::from_pem_slice(&key_data).map_err(|e| {
-        tls_error(
-            TlsFailure::Config,
-            format!("client key file {}: {e}", key_path.display()),
-        )
-    })?;
+    let key = PrivateKeyDer::from_pem_slice(&key_data)
+        .map_err(|e| tls_error(TlsFailure::Config, format!("client key file {}: {e}", key_path.display())))?;
     let files = format!("{} / {}", cert_path.display(), key_path.display());
     Ok(Some((chain, key, files)))
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| {
-        Error::from_io(
-            ErrorKind::Tls(TlsFailure::Config),
-            &format!("{what} {}", path.display()),
-            &e,
-        )
+        Error::from_io(ErrorKind::Tls(TlsFailure::Config), &format!("{what} {}", path.display()), &e)
     })
 }
 
@@ -394,10 +348,7 @@ impl TlsSession {
     /// The error to report when the transport ends before the handshake finished:
     /// typically a server that rejects the SNI name or the offered versions silently.
     pub(crate) fn handshake_eof_error() -> Error {
-        tls_error(
-            TlsFailure::Protocol,
-            "connection closed during the TLS handshake",
-        )
+        tls_error(TlsFailure::Protocol, "connection closed during the TLS handshake")
     }
 
     /// The error to report when the transport hits EOF without `close_notify` while the
@@ -442,39 +393,28 @@ fn map_error(e: &rustls::Error, host: &str) -> Error {
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                 tls_error(TlsFailure::NotYetValid, "certificate not valid yet")
             }
-            CertificateError::NotValidForName => tls_error(
-                TlsFailure::WrongHost,
-                format!("certificate not valid for name \"{host}\""),
-            ),
+            CertificateError::NotValidForName => {
+                tls_error(TlsFailure::WrongHost, format!("certificate not valid for name \"{host}\""))
+            }
             CertificateError::NotValidForNameContext { presented, .. } => tls_error(
                 TlsFailure::WrongHost,
-                format!(
-                    "certificate not valid for name \"{host}\" (it is for: {})",
-                    presented.join(", ")
-                ),
+                format!("certificate not valid for name \"{host}\" (it is for: {})", presented.join(", ")),
             ),
             _ => tls_error(TlsFailure::BadCertificate, e.to_string()),
         },
-        E::NoCertificatesPresented => tls_error(
-            TlsFailure::BadCertificate,
-            "server presented no certificate",
-        ),
-        E::AlertReceived(AlertDescription::ProtocolVersion) => tls_error(
-            TlsFailure::Version,
-            "server alert: protocol_version (no common protocol version)",
-        ),
+        E::NoCertificatesPresented => {
+            tls_error(TlsFailure::BadCertificate, "server presented no certificate")
+        }
+        E::AlertReceived(AlertDescription::ProtocolVersion) => {
+            tls_error(TlsFailure::Version, "server alert: protocol_version (no common protocol version)")
+        }
         E::AlertReceived(alert) => {
             let hint = match alert {
-                AlertDescription::CertificateRequired => {
-                    " (the server requires a client certificate)"
-                }
+                AlertDescription::CertificateRequired => " (the server requires a client certificate)",
                 AlertDescription::HandshakeFailure => " (no common cipher suite or parameters)",
                 _ => "",
             };
-            tls_error(
-                TlsFailure::Alert,
-                format!("server alert: {}{hint}", alert_name(*alert)),
-            )
+            tls_error(TlsFailure::Alert, format!("server alert: {}{hint}", alert_name(*alert)))
         }
         E::PeerIncompatible(
             PeerIncompatible::ServerDoesNotSupportTls12Or13
@@ -482,10 +422,7 @@ fn map_error(e: &rustls::Error, host: &str) -> Error {
             | PeerIncompatible::SupportedVersionsExtensionRequired
             | PeerIncompatible::Tls12NotOffered
             | PeerIncompatible::Tls12NotOfferedOrEnabled,
-        ) => tls_error(
-            TlsFailure::Version,
-            format!("no common protocol version ({e})"),
-        ),
+        ) => tls_error(TlsFailure::Version, format!("no common protocol version ({e})")),
         _ => tls_error(TlsFailure::Protocol, e.to_string()),
     }
 }

@@ -6,8 +6,7 @@
 
 use super::*;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
@@ -53,9 +52,7 @@ impl Pki {
     fn issue(&self, names: &[&str], validity: Validity, eku: ExtendedKeyUsagePurpose) -> Leaf {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "volley test leaf");
+        params.distinguished_name.push(DnType::CommonName, "volley test leaf");
         params.extended_key_usages = vec![eku];
         match validity {
             Validity::Now => {}
@@ -103,20 +100,14 @@ fn server_config(
     versions: &[&'static SupportedProtocolVersion],
     client_ca: Option<&Pki>,
 ) -> Arc<ServerConfig> {
-    let builder = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(versions)
-        .unwrap();
+    let builder = ServerConfig::builder_with_provider(provider()).with_protocol_versions(versions).unwrap();
     let builder = match client_ca {
         Some(ca) => builder.with_client_cert_verifier(
-            WebPkiClientVerifier::builder_with_provider(Arc::new(ca.roots()), provider())
-                .build()
-                .unwrap(),
+            WebPkiClientVerifier::builder_with_provider(Arc::new(ca.roots()), provider()).build().unwrap(),
         ),
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder
-        .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
-        .unwrap();
+    let mut config = builder.with_single_cert(leaf.chain.clone(), leaf.key.clone_key()).unwrap();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
 }
@@ -139,10 +130,7 @@ struct Pumped {
 /// Move bytes both ways until quiet or until either side fails (its alert still
 /// delivered to the other side once, as a real socket would).
 fn pump(client: &mut TlsSession, server: &mut ServerConnection) -> Pumped {
-    let mut out = Pumped {
-        client: Ok(()),
-        server: Ok(()),
-    };
+    let mut out = Pumped { client: Ok(()), server: Ok(()) };
     for _ in 0..100 {
         let mut moved = false;
         let mut buf = Vec::new();
@@ -229,31 +217,18 @@ fn read_all_plaintext(client: &mut TlsSession) -> (Vec<u8>, io::Result<usize>) {
 fn custom_root_success_and_data_both_ways() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (mut client, mut server, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (mut client, mut server, p) =
+        connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
     p.server.unwrap();
     assert!(!client.is_handshaking());
     assert!(!client.was_resumed());
     assert_eq!(client.protocol_version(), Some("TLSv1.3"));
     assert_eq!(server.alpn_protocol(), Some(&b"http/1.1"[..]));
-    assert_eq!(
-        server.server_name(),
-        Some("example.test"),
-        "SNI sent for a DNS name"
-    );
+    assert_eq!(server.server_name(), Some("example.test"), "SNI sent for a DNS name");
 
-    assert_eq!(
-        client.write_plaintext(b"GET / HTTP/1.1\r\n\r\n").unwrap(),
-        18
-    );
-    server
-        .writer()
-        .write_all(b"HTTP/1.1 200 OK\r\n\r\nhello")
-        .unwrap();
+    assert_eq!(client.write_plaintext(b"GET / HTTP/1.1\r\n\r\n").unwrap(), 18);
+    server.writer().write_all(b"HTTP/1.1 200 OK\r\n\r\nhello").unwrap();
     let p = pump(&mut client, &mut server);
     p.client.unwrap();
     let mut req = [0u8; 64];
@@ -284,11 +259,7 @@ fn unknown_issuer() {
     let pki = Pki::new("ca");
     let other = Pki::new("other ca");
     let leaf = other.server(&["example.test"], Validity::Now);
-    let (_, _, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) = connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     let (f, msg) = client_failure(&p);
     assert_eq!(f, TlsFailure::UnknownIssuer);
     assert!(msg.contains("unknown issuer"), "{msg}");
@@ -300,11 +271,8 @@ fn unknown_issuer() {
 fn built_in_roots_do_not_trust_a_test_ca() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (_, _, p) = connect(
-        &TlsConfig::default(),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) =
+        connect(&TlsConfig::default(), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     assert_eq!(client_failure(&p).0, TlsFailure::UnknownIssuer);
 }
 
@@ -312,11 +280,7 @@ fn built_in_roots_do_not_trust_a_test_ca() {
 fn expired() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Expired);
-    let (_, _, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) = connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     let (f, msg) = client_failure(&p);
     assert_eq!(f, TlsFailure::Expired);
     assert!(msg.contains("certificate expired"), "{msg}");
@@ -326,11 +290,7 @@ fn expired() {
 fn not_yet_valid() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::NotYetValid);
-    let (_, _, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) = connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     let (f, msg) = client_failure(&p);
     assert_eq!(f, TlsFailure::NotYetValid);
     assert!(msg.contains("not valid yet"), "{msg}");
@@ -340,21 +300,11 @@ fn not_yet_valid() {
 fn wrong_host() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (_, _, p) = connect(
-        &trusting(&pki),
-        "other.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) = connect(&trusting(&pki), "other.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     let (f, msg) = client_failure(&p);
     assert_eq!(f, TlsFailure::WrongHost);
-    assert!(
-        msg.contains("certificate not valid for name \"other.test\""),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("example.test"),
-        "names what the certificate is for: {msg}"
-    );
+    assert!(msg.contains("certificate not valid for name \"other.test\""), "{msg}");
+    assert!(msg.contains("example.test"), "names what the certificate is for: {msg}");
 }
 
 #[test]
@@ -365,27 +315,15 @@ fn ip_san_success_without_sni_and_ip_mismatch() {
     for host in ["127.0.0.1", "::1"] {
         let (_, server, p) = connect(&cfg, host, server_config(&leaf, DEFAULT_VERSIONS, None));
         p.client.unwrap_or_else(|e| panic!("{host}: {e}"));
-        assert_eq!(
-            server.server_name(),
-            None,
-            "no SNI for an IP literal (RFC 6066 §3)"
-        );
+        assert_eq!(server.server_name(), None, "no SNI for an IP literal (RFC 6066 §3)");
     }
-    let (_, _, p) = connect(
-        &cfg,
-        "127.0.0.2",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) = connect(&cfg, "127.0.0.2", server_config(&leaf, DEFAULT_VERSIONS, None));
     let (f, msg) = client_failure(&p);
     assert_eq!(f, TlsFailure::WrongHost);
     assert!(msg.contains("\"127.0.0.2\""), "{msg}");
     // A DNS SAN spelled like an address does not match an IP literal, and vice versa.
     let dns_only = pki.server(&["localhost"], Validity::Now);
-    let (_, _, p) = connect(
-        &cfg,
-        "127.0.0.1",
-        server_config(&dns_only, DEFAULT_VERSIONS, None),
-    );
+    let (_, _, p) = connect(&cfg, "127.0.0.1", server_config(&dns_only, DEFAULT_VERSIONS, None));
     assert_eq!(client_failure(&p).0, TlsFailure::WrongHost);
 }
 
@@ -418,11 +356,8 @@ fn client_certificate_required_with_and_without_mtls() {
     let key_path = dir.path().join("client.key");
     std::fs::write(&cert_path, &client_leaf.cert_pem).unwrap();
     std::fs::write(&key_path, &client_leaf.key_pem).unwrap();
-    let cfg = TlsConfig {
-        client_cert_pem: Some(cert_path),
-        client_key_pem: Some(key_path),
-        ..trusting(&pki)
-    };
+    let cfg =
+        TlsConfig { client_cert_pem: Some(cert_path), client_key_pem: Some(key_path), ..trusting(&pki) };
     let (_, server, p) = connect(&cfg, "example.test", server_cfg);
     p.client.unwrap();
     p.server.unwrap();
@@ -431,10 +366,7 @@ fn client_certificate_required_with_and_without_mtls() {
 
 #[test]
 fn client_cert_without_key_is_a_config_error() {
-    let cfg = TlsConfig {
-        client_cert_pem: Some("/nonexistent.pem".into()),
-        ..TlsConfig::default()
-    };
+    let cfg = TlsConfig { client_cert_pem: Some("/nonexistent.pem".into()), ..TlsConfig::default() };
     let err = TlsContext::new(&cfg).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Tls(TlsFailure::Config));
 }
@@ -443,10 +375,7 @@ fn client_cert_without_key_is_a_config_error() {
 fn resumption_tls13_and_tls12() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    for versions in [
-        &[&rustls::version::TLS13][..],
-        &[&rustls::version::TLS12][..],
-    ] {
+    for versions in [&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]] {
         let server_cfg = server_config(&leaf, versions, None);
         let ctx = TlsContext::new(&trusting(&pki)).unwrap();
         let (first, server, p) = connect_with(&ctx, "example.test", server_cfg.clone());
@@ -469,11 +398,8 @@ fn resumption_tls13_and_tls12() {
 fn close_notify_is_a_clean_end() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (mut client, mut server, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (mut client, mut server, p) =
+        connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
     server.writer().write_all(b"last bytes").unwrap();
     server.send_close_notify();
@@ -497,11 +423,8 @@ fn close_notify_is_a_clean_end() {
 fn eof_without_close_notify_is_detectable() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (mut client, mut server, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (mut client, mut server, p) =
+        connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
     server.writer().write_all(b"partial").unwrap();
     pump(&mut client, &mut server).client.unwrap();
@@ -521,16 +444,10 @@ fn eof_without_close_notify_is_detectable() {
 fn zero_copy_plaintext_chunks() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (mut client, mut server, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (mut client, mut server, p) =
+        connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
-    assert_eq!(
-        client.plaintext_chunk().unwrap_err().kind(),
-        io::ErrorKind::WouldBlock
-    );
+    assert_eq!(client.plaintext_chunk().unwrap_err().kind(), io::ErrorKind::WouldBlock);
     let body: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
     let mut sent = 0;
     let mut got = Vec::new();
@@ -565,11 +482,8 @@ fn zero_copy_plaintext_chunks() {
 fn undrained_plaintext_stops_reading() {
     let pki = Pki::new("ca");
     let leaf = pki.server(&["example.test"], Validity::Now);
-    let (mut client, mut server, p) = connect(
-        &trusting(&pki),
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let (mut client, mut server, p) =
+        connect(&trusting(&pki), "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
     assert!(client.wants_read());
     server.writer().write_all(&[7u8; 40_000]).unwrap();
@@ -599,22 +513,12 @@ fn version_mismatch() {
     let leaf = pki.server(&["example.test"], Validity::Now);
     // Client 1.3 only vs server 1.2 only, and the reverse.
     let cases = [
-        (
-            &[&rustls::version::TLS13][..],
-            &[&rustls::version::TLS12][..],
-        ),
-        (
-            &[&rustls::version::TLS12][..],
-            &[&rustls::version::TLS13][..],
-        ),
+        (&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]),
+        (&[&rustls::version::TLS12][..], &[&rustls::version::TLS13][..]),
     ];
     for (client_versions, server_versions) in cases {
         let ctx = TlsContext::with_versions(&trusting(&pki), client_versions).unwrap();
-        let (_, _, p) = connect_with(
-            &ctx,
-            "example.test",
-            server_config(&leaf, server_versions, None),
-        );
+        let (_, _, p) = connect_with(&ctx, "example.test", server_config(&leaf, server_versions, None));
         let (f, msg) = client_failure(&p);
         assert_eq!(f, TlsFailure::Version, "{msg}");
         assert!(msg.contains("protocol"), "{msg}");
@@ -625,16 +529,9 @@ fn version_mismatch() {
 fn insecure_accepts_unknown_issuer_wrong_name_and_expired() {
     let other = Pki::new("untrusted");
     let leaf = other.server(&["example.test"], Validity::Expired);
-    let cfg = TlsConfig {
-        insecure: true,
-        only_extra_roots: true,
-        ..TlsConfig::default()
-    };
-    let (mut client, mut server, p) = connect(
-        &cfg,
-        "wrong.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let cfg = TlsConfig { insecure: true, only_extra_roots: true, ..TlsConfig::default() };
+    let (mut client, mut server, p) =
+        connect(&cfg, "wrong.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
     p.server.unwrap();
     server.writer().write_all(b"ok").unwrap();
@@ -652,11 +549,7 @@ fn bad_pem_files_are_config_errors_naming_the_file() {
     let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, b"this is not PEM at all\n").unwrap();
     let broken = dir.path().join("broken.pem");
-    std::fs::write(
-        &broken,
-        b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
-    )
-    .unwrap();
+    std::fs::write(&broken, b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n").unwrap();
     let not_a_cert = dir.path().join("not-a-cert.pem");
     std::fs::write(
         &not_a_cert,
@@ -665,10 +558,7 @@ fn bad_pem_files_are_config_errors_naming_the_file() {
     .unwrap();
     let missing = dir.path().join("missing.pem");
     for path in [&garbage, &broken, &not_a_cert, &missing] {
-        let cfg = TlsConfig {
-            extra_roots_pem: vec![path.clone()],
-            ..TlsConfig::default()
-        };
+        let cfg = TlsConfig { extra_roots_pem: vec![path.clone()], ..TlsConfig::default() };
         let err = TlsContext::new(&cfg).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Tls(TlsFailure::Config), "{err}");
         assert!(err.message().contains(&path.display().to_string()), "{err}");
@@ -690,10 +580,7 @@ fn bad_pem_files_are_config_errors_naming_the_file() {
 
 #[test]
 fn only_extra_roots_without_roots_is_a_config_error() {
-    let cfg = TlsConfig {
-        only_extra_roots: true,
-        ..TlsConfig::default()
-    };
+    let cfg = TlsConfig { only_extra_roots: true, ..TlsConfig::default() };
     let err = TlsContext::new(&cfg).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Tls(TlsFailure::Config));
 }
@@ -707,33 +594,16 @@ fn roots_from_a_pem_file() {
     // Two certificates in one file: another CA first, then ours.
     let bundle = format!("{}{}", Pki::new("other").ca_pem(), pki.ca_pem());
     std::fs::write(&path, bundle).unwrap();
-    let cfg = TlsConfig {
-        extra_roots_pem: vec![path],
-        only_extra_roots: true,
-        ..TlsConfig::default()
-    };
-    let (_, _, p) = connect(
-        &cfg,
-        "example.test",
-        server_config(&leaf, DEFAULT_VERSIONS, None),
-    );
+    let cfg = TlsConfig { extra_roots_pem: vec![path], only_extra_roots: true, ..TlsConfig::default() };
+    let (_, _, p) = connect(&cfg, "example.test", server_config(&leaf, DEFAULT_VERSIONS, None));
     p.client.unwrap();
 }
 
 #[test]
 fn alert_names_follow_the_rfc_spelling() {
-    assert_eq!(
-        alert_name(AlertDescription::HandshakeFailure),
-        "handshake_failure"
-    );
-    assert_eq!(
-        alert_name(AlertDescription::BadCertificate),
-        "bad_certificate"
-    );
-    assert_eq!(
-        alert_name(AlertDescription::Unknown(200)),
-        "unknown alert 200"
-    );
+    assert_eq!(alert_name(AlertDescription::HandshakeFailure), "handshake_failure");
+    assert_eq!(alert_name(AlertDescription::BadCertificate), "bad_certificate");
+    assert_eq!(alert_name(AlertDescription::Unknown(200)), "unknown alert 200");
 }
 
 #[test]
@@ -756,10 +626,7 @@ fn handshake_and_data_one_byte_at_a_time() {
             server.process_new_packets().unwrap();
         }
         if !server.is_handshaking() && !sent_response {
-            server
-                .writer()
-                .write_all(b"HTTP/1.1 200 OK\r\n\r\n")
-                .unwrap();
+            server.writer().write_all(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
             server.send_close_notify();
             sent_response = true;
         }

@@ -38,13 +38,8 @@ pub(crate) struct Busy {
 }
 
 pub(crate) enum ConnState {
-    Resolving {
-        lookup: LookupId,
-    },
-    Connecting {
-        he: Box<HappyEyeballs>,
-        attempts: Vec<Attempt>,
-    },
+    Resolving { lookup: LookupId },
+    Connecting { he: Box<HappyEyeballs>, attempts: Vec<Attempt> },
     Handshaking,
     Busy(Box<Busy>),
     Idle,
@@ -93,4 +88,7 @@ pub(crate) struct Conn {
     pub(crate) connect_started: Instant,
     /// The TLS transport reported EOF once; the next EOF is final.
     pub(crate) transport_eof: bool,
+    /// Resumed after a pause: `leftover` holds bytes received but not yet parsed
+    /// (possibly a whole remaining response), to be fed before reading more.
+    pub(crate) reparse: bool,
 }

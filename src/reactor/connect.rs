@@ -52,14 +52,7 @@ impl Reactor {
         }
         let he = HappyEyeballs::new(addrs, port, self.config.connection_attempt_delay, now);
         self.conns[ci].connect_started = now;
-        self.set_state(
-            ci,
-            ConnState::Connecting {
-                he: Box::new(he),
-                attempts: Vec::new(),
-            },
-            now,
-        );
+        self.set_state(ci, ConnState::Connecting { he: Box::new(he), attempts: Vec::new() }, now);
         self.drive_connect(ci, now, h);
     }
 
@@ -78,9 +71,7 @@ impl Reactor {
             };
             match TcpStream::connect(addr) {
                 Ok(mut stream) => {
-                    let sub = (1..=MAX_SUB)
-                        .find(|s| attempts.iter().all(|a| a.sub != *s))
-                        .unwrap_or(MAX_SUB);
+                    let sub = (1..=MAX_SUB).find(|s| attempts.iter().all(|a| a.sub != *s)).unwrap_or(MAX_SUB);
                     let token = conn_token(ci, gen, sub);
                     if let Err(e) = self.poll.registry().register(
                         &mut stream,
@@ -112,11 +103,7 @@ impl Reactor {
             return;
         };
         if attempts.is_empty() && he.is_exhausted() {
-            let detail = he
-                .errors()
-                .iter()
-                .map(|(_, e)| e.message().to_string())
-                .collect::<Vec<_>>();
+            let detail = he.errors().iter().map(|(_, e)| e.message().to_string()).collect::<Vec<_>>();
             let err = if detail.is_empty() {
                 Error::new(ErrorKind::Connect, "no address to connect to")
             } else {
@@ -133,22 +120,15 @@ impl Reactor {
     fn requeue_for_fds(&mut self, ci: usize, now: Instant) {
         let cap = self.open_total.saturating_sub(1).max(1);
         self.fd_cap = Some(self.fd_cap.map_or(cap, |c| c.min(cap)));
-        if let Some(ri) = self.conns[ci].waiting_req.take() {
-            self.reqs[ri].conn = None;
-            let origin = self.reqs[ri].origin;
-            self.pool.enqueue(origin, ri, true);
-        }
+        let waiting = self.conns[ci].waiting_req.take();
         self.close_conn(ci, now);
+        if let Some(ri) = waiting {
+            self.requeue_front(ri);
+        }
     }
 
     /// A readiness event on one of a connecting connection's attempts.
-    pub(super) fn on_connect_event(
-        &mut self,
-        ci: usize,
-        sub: u8,
-        now: Instant,
-        h: &mut Handler<'_>,
-    ) {
+    pub(super) fn on_connect_event(&mut self, ci: usize, sub: u8, now: Instant, h: &mut Handler<'_>) {
         let ConnState::Connecting { he, attempts } = &mut self.conns[ci].state else {
             return;
         };
@@ -162,9 +142,7 @@ impl Reactor {
             Ok(Some(e)) | Err(e) => Err(e),
             Ok(None) => match a.stream.peer_addr() {
                 Ok(_) => Ok(true),
-                Err(e) if e.kind() == IoKind::NotConnected || e.kind() == IoKind::WouldBlock => {
-                    Ok(false)
-                }
+                Err(e) if e.kind() == IoKind::NotConnected || e.kind() == IoKind::WouldBlock => Ok(false),
                 Err(e) => Err(e),
             },
         };
@@ -173,11 +151,7 @@ impl Reactor {
             Err(e) => {
                 let mut failed = attempts.remove(k);
                 let _ = self.poll.registry().deregister(&mut failed.stream);
-                let err = Error::from_io(
-                    ErrorKind::Connect,
-                    &format!("connect to {}", failed.addr),
-                    &e,
-                );
+                let err = Error::from_io(ErrorKind::Connect, &format!("connect to {}", failed.addr), &e);
                 he.attempt_failed(failed.addr, err, now);
                 self.drive_connect(ci, now, h);
             }
@@ -413,6 +387,9 @@ impl Reactor {
                 })
             }
             ConnState::Handshaking => Some((c.since + connect, Phase::Tls)),
+            // A paused request is waiting on its caller, not on the peer; only its
+            // total deadline runs.
+            ConnState::Busy(b) if self.reqs.get(b.req).is_some_and(|r| r.paused) => None,
             ConnState::Busy(b) => Some(match b.sent_at {
                 None => (c.last_progress + idle, Phase::Send),
                 Some(sent) if !b.exchange.has_head() => {
@@ -466,10 +443,7 @@ impl Reactor {
     }
 
     fn timeout_of(&self, ci: usize, phase: Phase) -> std::time::Duration {
-        let t = self.conns[ci]
-            .waiting_req
-            .and_then(|r| self.reqs.get(r))
-            .map(|r| r.t);
+        let t = self.conns[ci].waiting_req.and_then(|r| self.reqs.get(r)).map(|r| r.t);
         match phase {
             Phase::Connect | Phase::Tls => t.map_or(self.config.connect_timeout, |t| t.connect),
             Phase::Head => t.map_or(self.config.head_timeout, |t| t.head),

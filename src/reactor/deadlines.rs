@@ -59,15 +59,9 @@ mod tests {
         d.arm(t0 + Duration::from_secs(1), Target::Conn(1, 0));
         assert_eq!(d.next(), Some(t0 + Duration::from_secs(1)));
         assert_eq!(d.pop_due(t0), None);
-        assert_eq!(
-            d.pop_due(t0 + Duration::from_secs(1)).map(|e| e.1),
-            Some(Target::Conn(1, 0))
-        );
+        assert_eq!(d.pop_due(t0 + Duration::from_secs(1)).map(|e| e.1), Some(Target::Conn(1, 0)));
         assert_eq!(d.pop_due(t0 + Duration::from_secs(1)), None);
-        assert_eq!(
-            d.pop_due(t0 + Duration::from_secs(5)).map(|e| e.1),
-            Some(Target::Conn(2, 0))
-        );
+        assert_eq!(d.pop_due(t0 + Duration::from_secs(5)).map(|e| e.1), Some(Target::Conn(2, 0)));
         assert_eq!(d.len(), 0);
     }
 }

@@ -75,19 +75,10 @@ impl Reactor {
             }
             body_finished = true;
         }
-        let limits = HeadLimits {
-            max_head_size: self.config.max_head_size,
-            max_headers: self.config.max_headers,
-        };
+        let limits =
+            HeadLimits { max_head_size: self.config.max_head_size, max_headers: self.config.max_headers };
         let exchange = Exchange::new(req.method == Method::Head, close, limits);
-        let busy = Busy {
-            req: ri,
-            writer,
-            exchange,
-            sent_at: None,
-            reused,
-            body_finished,
-        };
+        let busy = Busy { req: ri, writer, exchange, sent_at: None, reused, body_finished };
         self.conns[ci].leftover.clear();
         self.set_state(ci, ConnState::Busy(Box::new(busy)), now);
         self.flush_writes(ci, now, h);
@@ -109,10 +100,7 @@ impl Reactor {
                     if req.stats.redirects >= req.max_redirects {
                         let e = Error::new(
                             ErrorKind::TooManyRedirects,
-                            format!(
-                                "more than {} redirects (last to {})",
-                                req.max_redirects, hop.url
-                            ),
+                            format!("more than {} redirects (last to {})", req.max_redirects, hop.url),
                         );
                         self.exchange_failed(ci, e, false, now, h);
                         return;
@@ -153,26 +141,13 @@ impl Reactor {
             url: req.url.clone(),
         });
         if let Some(response) = req.response.as_ref() {
-            h(
-                &mut self.ctl,
-                Event::Head {
-                    id: req.id,
-                    response,
-                },
-            );
+            h(&mut self.ctl, Event::Head { id: req.id, response });
         }
         self.apply_commands(now, h);
     }
 
     /// Body bytes for request `ri`.
-    pub(super) fn on_body(
-        &mut self,
-        ci: usize,
-        ri: usize,
-        data: &[u8],
-        now: Instant,
-        h: &mut Handler<'_>,
-    ) {
+    pub(super) fn on_body(&mut self, ci: usize, ri: usize, data: &[u8], now: Instant, h: &mut Handler<'_>) {
         let req = &mut self.reqs[ri];
         if req.redirect.is_some() || data.is_empty() {
             return; // a redirect's own body is discarded
@@ -180,10 +155,7 @@ impl Reactor {
         req.stats.body_bytes += data.len() as u64;
         if let Some(max) = req.max_body {
             if req.stats.body_bytes > max {
-                let e = Error::new(
-                    ErrorKind::BodyLimit,
-                    format!("body larger than the {max}-byte limit"),
-                );
+                let e = Error::new(ErrorKind::BodyLimit, format!("body larger than the {max}-byte limit"));
                 self.exchange_failed(ci, e, false, now, h);
                 return;
             }
@@ -226,24 +198,12 @@ impl Reactor {
         let Some(hop) = req.redirect.take() else {
             return;
         };
-        h(
-            &mut self.ctl,
-            Event::Redirect {
-                id: req.id,
-                status: req.stats.status,
-                location: &hop.url,
-            },
-        );
+        h(&mut self.ctl, Event::Redirect { id: req.id, status: req.stats.status, location: &hop.url });
         req.stats.redirects += 1;
         if hop.drop_body {
             req.body = crate::request::Body::Empty;
             req.body_reader = None;
-            for name in [
-                "content-type",
-                "content-length",
-                "content-encoding",
-                "transfer-encoding",
-            ] {
+            for name in ["content-type", "content-length", "content-encoding", "transfer-encoding"] {
                 req.headers.remove(name);
             }
         }
@@ -255,57 +215,44 @@ impl Reactor {
         }
         req.method = hop.method;
         req.url = hop.url;
-        let origin = self.pool.origin_for(&req.url);
-        req.origin = origin;
         req.force_fresh = false;
-        self.pool.enqueue(origin, ri, true);
+        self.requeue_front(ri);
         self.apply_commands(now, h);
     }
 
     fn complete_request(&mut self, ri: usize, now: Instant, h: &mut Handler<'_>) {
+        let mut req = self.take_request(ri, now);
+        match req.sink.finish() {
+            Ok(body) => h(&mut self.ctl, Event::Done { id: req.id, stats: req.stats, body }),
+            Err(e) => {
+                let error = e.with_url(req.url.as_str());
+                h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
+            }
+        }
+    }
+
+    /// Put a request back at the head of its origin's queue (retry, redirect, or no
+    /// descriptor free). The origin is looked up again: closing the connection may
+    /// have released the old entry.
+    pub(super) fn requeue_front(&mut self, ri: usize) {
+        let origin = self.pool.origin_for(&self.reqs[ri].url);
+        self.reqs[ri].origin = origin;
+        self.reqs[ri].conn = None;
+        self.pool.enqueue(origin, ri, true);
+    }
+
+    /// Remove an ending request from the tables, with its final timings.
+    fn take_request(&mut self, ri: usize, now: Instant) -> super::req::Req {
         let mut req = self.reqs.remove(ri);
         self.ids.remove(&req.id.0);
-        let body = match req.sink.finish() {
-            Ok(b) => b,
-            Err(e) => {
-                req.stats.total = req
-                    .started
-                    .map_or_else(Default::default, |s| now.saturating_duration_since(s));
-                req.stats.final_url = req.url.to_string();
-                h(
-                    &mut self.ctl,
-                    Event::Failed {
-                        id: req.id,
-                        error: e.with_url(req.url.as_str()),
-                        stats: req.stats,
-                    },
-                );
-                return;
-            }
-        };
-        req.stats.total = req
-            .started
-            .map_or_else(Default::default, |s| now.saturating_duration_since(s));
+        req.stats.total = req.started.map_or_else(Default::default, |s| now.saturating_duration_since(s));
         req.stats.final_url = req.url.to_string();
-        h(
-            &mut self.ctl,
-            Event::Done {
-                id: req.id,
-                stats: req.stats,
-                body,
-            },
-        );
+        req
     }
 
     /// Give a connection back after an exchange: to the next queued request of its
     /// origin, to the idle pool, or closed.
-    pub(super) fn release_conn(
-        &mut self,
-        ci: usize,
-        keep: bool,
-        now: Instant,
-        h: &mut Handler<'_>,
-    ) {
+    pub(super) fn release_conn(&mut self, ci: usize, keep: bool, now: Instant, h: &mut Handler<'_>) {
         if !self.conns.contains(ci) {
             return;
         }
@@ -314,13 +261,7 @@ impl Reactor {
             return;
         }
         let oi = self.conns[ci].origin;
-        let next = self
-            .pool
-            .get(oi)
-            .queue
-            .front()
-            .copied()
-            .filter(|&r| !self.reqs[r].force_fresh);
+        let next = self.pool.get(oi).queue.front().copied().filter(|&r| !self.reqs[r].force_fresh);
         if let Some(ri) = next {
             self.pool.get_mut(oi).queue.pop_front();
             self.begin_exchange(ci, ri, true, now, h);
@@ -388,61 +329,31 @@ impl Reactor {
         self.close_conn(ci, now);
         let req = &mut self.reqs[ri];
         req.conn = None;
-        if may_retry
-            && req.method.is_idempotent()
-            && req.body_replayable()
-            && req.stats.retries == 0
-        {
+        if may_retry && req.method.is_idempotent() && req.body_replayable() && req.stats.retries == 0 {
             req.stats.retries += 1;
             req.force_fresh = true;
-            let origin = req.origin;
-            self.pool.enqueue(origin, ri, true);
+            self.requeue_front(ri);
             return;
         }
         self.fail_request(ri, err, now, h);
     }
 
     /// End a request with `err` (it must not be attached to a connection any more).
-    pub(super) fn fail_request(
-        &mut self,
-        ri: usize,
-        err: Error,
-        now: Instant,
-        h: &mut Handler<'_>,
-    ) {
+    pub(super) fn fail_request(&mut self, ri: usize, err: Error, now: Instant, h: &mut Handler<'_>) {
         if !self.reqs.contains(ri) {
             return;
         }
-        let mut req = self.reqs.remove(ri);
-        self.ids.remove(&req.id.0);
-        req.stats.total = req
-            .started
-            .map_or_else(Default::default, |s| now.saturating_duration_since(s));
-        req.stats.final_url = req.url.to_string();
+        let req = self.take_request(ri, now);
         let error = err.with_url(req.url.as_str());
-        h(
-            &mut self.ctl,
-            Event::Failed {
-                id: req.id,
-                error,
-                stats: req.stats,
-            },
-        );
+        h(&mut self.ctl, Event::Failed { id: req.id, error, stats: req.stats });
     }
 
     /// Cancel or time out a request wherever it is: queued, connecting or exchanging.
-    pub(super) fn abort_request(
-        &mut self,
-        ri: usize,
-        err: Error,
-        now: Instant,
-        h: &mut Handler<'_>,
-    ) {
+    pub(super) fn abort_request(&mut self, ri: usize, err: Error, now: Instant, h: &mut Handler<'_>) {
         let Some(req) = self.reqs.get(ri) else { return };
         match req.conn {
             Some(ci) => {
-                let busy_with_it =
-                    matches!(&self.conns[ci].state, ConnState::Busy(b) if b.req == ri);
+                let busy_with_it = matches!(&self.conns[ci].state, ConnState::Busy(b) if b.req == ri);
                 if busy_with_it {
                     self.close_conn(ci, now);
                 } else if let Some(c) = self.conns.get_mut(ci) {

@@ -21,11 +21,7 @@ pub(crate) struct RateBucket {
 
 impl RateBucket {
     pub(crate) fn new(rate: u64, now: Instant) -> RateBucket {
-        RateBucket {
-            rate: rate.max(1),
-            tokens: 0.0,
-            last: now,
-        }
+        RateBucket { rate: rate.max(1), tokens: 0.0, last: now }
     }
 
     /// A tenth of a second's worth: small enough to keep the rate smooth.
@@ -128,6 +124,9 @@ impl Reactor {
             }
         }
         let mut used_total = 0;
+        if std::mem::take(&mut self.conns[ci].reparse) && self.feed(ci, gen, false, 0, now, h).is_none() {
+            return;
+        }
         loop {
             let Some(ri) = self.still_busy(ci, gen) else {
                 return;
@@ -262,9 +261,7 @@ impl Reactor {
             Ok(0) => return ReadOutcome::Eof { clean: true },
             Ok(n) => return ReadOutcome::Data { fresh, n },
             Err(e) if e.kind() == IoKind::WouldBlock => {}
-            Err(e) if e.kind() == IoKind::UnexpectedEof => {
-                return ReadOutcome::Eof { clean: false }
-            }
+            Err(e) if e.kind() == IoKind::UnexpectedEof => return ReadOutcome::Eof { clean: false },
             Err(e) => {
                 return ReadOutcome::Failed(Error::from_io(
                     ErrorKind::Tls(TlsFailure::Protocol),
@@ -301,11 +298,7 @@ impl Reactor {
                 Err(e) => ReadOutcome::Failed(e),
             },
             Err(e) if e.kind() == IoKind::WouldBlock => ReadOutcome::WouldBlock,
-            Err(e) => ReadOutcome::Failed(Error::from_io(
-                ErrorKind::Io,
-                "reading from the connection",
-                &e,
-            )),
+            Err(e) => ReadOutcome::Failed(Error::from_io(ErrorKind::Io, "reading from the connection", &e)),
         }
     }
 
@@ -357,9 +350,7 @@ impl Reactor {
                     }
                 }
                 Step::Head(head) => self.on_head(ci, ri, head, now, h),
-                Step::Body(r) => {
-                    self.on_body(ci, ri, &data[start + r.start..start + r.end], now, h)
-                }
+                Step::Body(r) => self.on_body(ci, ri, &data[start + r.start..start + r.end], now, h),
                 Step::Done => {
                     self.on_exchange_done(ci, ri, pos < data.len(), now, h);
                     return Fed::Gone;
@@ -384,11 +375,7 @@ impl Reactor {
                         Ok(0) => busy.writer.finish_body().map(|()| true),
                         Ok(n) => busy.writer.push_body(&chunk[..n]).map(|()| false),
                         Err(e) if e.kind() == IoKind::Interrupted => Ok(false),
-                        Err(e) => Err(Error::from_io(
-                            ErrorKind::Io,
-                            "reading the request body",
-                            &e,
-                        )),
+                        Err(e) => Err(Error::from_io(ErrorKind::Io, "reading the request body", &e)),
                     },
                     None => busy.writer.finish_body().map(|()| true),
                 };
@@ -491,10 +478,6 @@ fn io_outcome(e: std::io::Error) -> ReadOutcome {
     match e.kind() {
         IoKind::WouldBlock => ReadOutcome::WouldBlock,
         IoKind::Interrupted => ReadOutcome::Again,
-        _ => ReadOutcome::Failed(Error::from_io(
-            ErrorKind::Io,
-            "reading from the connection",
-            &e,
-        )),
+        _ => ReadOutcome::Failed(Error::from_io(ErrorKind::Io, "reading from the connection", &e)),
     }
 }

@@ -9,9 +9,8 @@ const INDEX_BITS: u32 = 24;
 const GEN_BITS: u32 = 12;
 const SUB_BITS: u32 = 4;
 // Connection tokens must stay below the resolver's range.
-const _: () = assert!(
-    1usize << (INDEX_BITS + GEN_BITS + SUB_BITS) <= crate::reactor::resolver::DNS_TOKEN_BASE
-);
+const _: () =
+    assert!(1usize << (INDEX_BITS + GEN_BITS + SUB_BITS) <= crate::reactor::resolver::DNS_TOKEN_BASE);
 /// Most simultaneous connect attempts for one connection (sub 0 is unused).
 pub(crate) const MAX_SUB: u8 = (1 << SUB_BITS) - 1;
 /// Largest slab index a connection may have (16 M connections).
@@ -63,19 +62,9 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_ranges_do_not_overlap() {
         for (i, g, s) in [(0, 0, 0), (MAX_INDEX, 4095, MAX_SUB), (12345, 7, 3)] {
-            assert_eq!(
-                owner(conn_token(i, g, s)),
-                Owner::Conn {
-                    index: i,
-                    gen: g,
-                    sub: s
-                }
-            );
+            assert_eq!(owner(conn_token(i, g, s)), Owner::Conn { index: i, gen: g, sub: s });
         }
-        assert_eq!(
-            owner(Token(crate::reactor::resolver::DNS_TOKEN_BASE + 5)),
-            Owner::Dns
-        );
+        assert_eq!(owner(Token(crate::reactor::resolver::DNS_TOKEN_BASE + 5)), Owner::Dns);
         assert_eq!(owner(Token(EXTERNAL_BASE + 9)), Owner::External(9));
         assert_eq!(next_gen(4095), 0);
     }

@@ -85,13 +85,10 @@ mod mio_flags {
 
 impl Reactor {
     pub(crate) fn new(config: Config) -> Result<Reactor, Error> {
-        let poll =
-            Poll::new().map_err(|e| Error::from_io(ErrorKind::Io, "cannot create poll", &e))?;
+        let poll = Poll::new().map_err(|e| Error::from_io(ErrorKind::Io, "cannot create poll", &e))?;
         let tls = TlsContext::new(&config.tls)?;
         let resolver = Resolver::new(&config.dns);
-        let rate = config
-            .max_download_rate
-            .map(|r| io::RateBucket::new(r, Instant::now()));
+        let rate = config.max_download_rate.map(|r| io::RateBucket::new(r, Instant::now()));
         Ok(Reactor {
             poll,
             events: Events::with_capacity(1024),
@@ -138,9 +135,7 @@ impl Reactor {
         source: &mut S,
         key: usize,
     ) -> std::io::Result<()> {
-        self.poll
-            .registry()
-            .register(source, Token(key::EXTERNAL_BASE + key), Interest::READABLE)
+        self.poll.registry().register(source, Token(key::EXTERNAL_BASE + key), Interest::READABLE)
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
@@ -161,31 +156,17 @@ impl Reactor {
     }
 
     /// Queue a validated request under `id`.
-    pub(crate) fn submit(
-        &mut self,
-        id: RequestId,
-        request: Request,
-        now: Instant,
-    ) -> Result<(), Error> {
+    pub(crate) fn submit(&mut self, id: RequestId, request: Request, now: Instant) -> Result<(), Error> {
         let t = self.timeouts_for(&request);
-        let max_redirects = request
-            .options
-            .max_redirects
-            .unwrap_or(self.config.max_redirects);
+        let max_redirects = request.options.max_redirects.unwrap_or(self.config.max_redirects);
         let origin = self.pool.origin_for(&request.url);
-        let ri = self
-            .reqs
-            .insert(Req::new(id, request, t, max_redirects, origin, now));
+        let ri = self.reqs.insert(Req::new(id, request, t, max_redirects, origin, now));
         self.ids.insert(id.0, ri);
         self.pool.enqueue(origin, ri, false);
         Ok(())
     }
 
-    pub(crate) fn turn(
-        &mut self,
-        timeout: Option<Duration>,
-        h: &mut Handler<'_>,
-    ) -> Result<(), Error> {
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>, h: &mut Handler<'_>) -> Result<(), Error> {
         let now = Instant::now();
         self.apply_commands(now, h);
         self.admit(now, h);
@@ -226,13 +207,7 @@ impl Reactor {
         Ok(())
     }
 
-    fn dispatch(
-        &mut self,
-        token: Token,
-        flags: mio_flags::Flags,
-        now: Instant,
-        h: &mut Handler<'_>,
-    ) {
+    fn dispatch(&mut self, token: Token, flags: mio_flags::Flags, now: Instant, h: &mut Handler<'_>) {
         match key::owner(token) {
             Owner::External(key) => h(&mut self.ctl, Event::Ready { key }),
             Owner::Dns => self.resolver.handle_event(token, now, self.poll.registry()),
@@ -309,12 +284,7 @@ impl Reactor {
                 Target::Request(ri, id) => {
                     if self.reqs.get(ri).is_some_and(|r| r.id.0 == id) {
                         let after = self.reqs[ri].t.total.unwrap_or_default();
-                        self.abort_request(
-                            ri,
-                            Error::timeout(crate::error::Phase::Total, after),
-                            now,
-                            h,
-                        );
+                        self.abort_request(ri, Error::timeout(crate::error::Phase::Total, after), now, h);
                     }
                 }
                 Target::RateRefill => {
@@ -335,18 +305,8 @@ impl Reactor {
                         let r = *r;
                         let url = r.url.to_string();
                         if let Err(e) = r.validate().and_then(|()| self.submit(id, r, now)) {
-                            let stats = crate::event::Stats {
-                                final_url: url.clone(),
-                                ..Default::default()
-                            };
-                            h(
-                                &mut self.ctl,
-                                Event::Failed {
-                                    id,
-                                    error: e.with_url(&url),
-                                    stats,
-                                },
-                            );
+                            let stats = crate::event::Stats { final_url: url.clone(), ..Default::default() };
+                            h(&mut self.ctl, Event::Failed { id, error: e.with_url(&url), stats });
                         }
                     }
                     Command::Cancel(id) => {
@@ -370,7 +330,12 @@ impl Reactor {
                             if r.paused {
                                 r.paused = false;
                                 if let Some(ci) = r.conn {
-                                    let gen = self.conns[ci].gen;
+                                    let c = &mut self.conns[ci];
+                                    // Bytes read before the pause are parsed first.
+                                    c.reparse = true;
+                                    c.last_progress = now;
+                                    let gen = c.gen;
+                                    self.arm_conn(ci);
                                     self.list_pending(ci, gen);
                                 }
                             }
@@ -406,10 +371,7 @@ impl Reactor {
                 if self.pool.get(oi).open >= self.config.max_per_origin.max(1) {
                     break; // listed again when one of its connections frees
                 }
-                let cap = self
-                    .fd_cap
-                    .unwrap_or(usize::MAX)
-                    .min(self.config.max_connections.max(1));
+                let cap = self.fd_cap.unwrap_or(usize::MAX).min(self.config.max_connections.max(1));
                 if self.open_total >= cap && !self.close_oldest_idle() {
                     self.pool.unpop_ready(oi);
                     return;
@@ -460,6 +422,7 @@ impl Reactor {
             io_listed: false,
             connect_started: now,
             transport_eof: false,
+            reparse: false,
         });
         self.pool.get_mut(origin).open += 1;
         self.open_total += 1;
@@ -485,10 +448,11 @@ impl Reactor {
     fn arm_conn(&mut self, ci: usize) {
         let Some((at, _)) = self.conn_deadline(ci) else {
             debug_assert!(
-                self.conns.get(ci).is_none_or(|c| matches!(
-                    c.state,
-                    ConnState::Resolving { .. } | ConnState::Closed
-                )),
+                self.conns.get(ci).is_none_or(|c| match &c.state {
+                    ConnState::Resolving { .. } | ConnState::Closed => true,
+                    ConnState::Busy(b) => self.reqs.get(b.req).is_some_and(|r| r.paused),
+                    _ => false,
+                }),
                 "a wait without a timer"
             );
             return;

@@ -35,18 +35,13 @@ impl Pool {
     pub(crate) fn origin_for(&mut self, url: &url::Url) -> usize {
         let tls = url.scheme() == "https";
         let host = url.host_str().unwrap_or_default();
-        let port = url
-            .port_or_known_default()
-            .unwrap_or(if tls { 443 } else { 80 });
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
         let key = format!("{}://{}:{}", url.scheme(), host, port);
         if let Some(&i) = self.by_key.get(&key) {
             return i;
         }
         // url keeps IPv6 literals bracketed; sockets and TLS want them bare.
-        let bare = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let i = self.origins.insert(Origin {
             key: key.clone(),
             host: bare,
@@ -150,10 +145,7 @@ mod tests {
         p.enqueue(a, 1, false);
         p.enqueue(a, 2, false);
         p.enqueue(a, 0, true);
-        assert_eq!(
-            p.get(a).queue.iter().copied().collect::<Vec<_>>(),
-            vec![0, 1, 2]
-        );
+        assert_eq!(p.get(a).queue.iter().copied().collect::<Vec<_>>(), vec![0, 1, 2]);
         assert_eq!(p.pop_ready(), Some(a));
         assert_eq!(p.pop_ready(), None);
         assert!(p.dequeue(a, 1));

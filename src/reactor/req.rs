@@ -46,11 +46,7 @@ impl Sink {
         match self {
             Sink::File(path, file) => {
                 *file = Some(File::create(&*path).map_err(|e| {
-                    Error::from_io(
-                        ErrorKind::Io,
-                        &format!("cannot create {}", path.display()),
-                        &e,
-                    )
+                    Error::from_io(ErrorKind::Io, &format!("cannot create {}", path.display()), &e)
                 })?);
             }
             Sink::Collect(v) => v.clear(),
@@ -73,26 +69,24 @@ impl Sink {
                 v.extend_from_slice(data);
                 Ok(())
             }
-            Sink::Writer(w) => w
+            Sink::Writer(w) => {
+                w.write_all(data).map_err(|e| Error::from_io(ErrorKind::Io, "writing body", &e))
+            }
+            Sink::File(path, Some(f)) => f
                 .write_all(data)
-                .map_err(|e| Error::from_io(ErrorKind::Io, "writing body", &e)),
-            Sink::File(path, Some(f)) => f.write_all(data).map_err(|e| {
-                Error::from_io(ErrorKind::Io, &format!("writing {}", path.display()), &e)
-            }),
-            Sink::File(path, None) => Err(Error::new(
-                ErrorKind::Io,
-                format!("{} was not opened", path.display()),
-            )),
+                .map_err(|e| Error::from_io(ErrorKind::Io, &format!("writing {}", path.display()), &e)),
+            Sink::File(path, None) => {
+                Err(Error::new(ErrorKind::Io, format!("{} was not opened", path.display())))
+            }
         }
     }
 
     pub(crate) fn finish(&mut self) -> Result<Option<Vec<u8>>, Error> {
         match self {
             Sink::Collect(v) => Ok(Some(std::mem::take(v))),
-            Sink::Writer(w) => w
-                .flush()
-                .map(|_| None)
-                .map_err(|e| Error::from_io(ErrorKind::Io, "flushing body", &e)),
+            Sink::Writer(w) => {
+                w.flush().map(|_| None).map_err(|e| Error::from_io(ErrorKind::Io, "flushing body", &e))
+            }
             Sink::File(path, f) => {
                 if let Some(f) = f.take() {
                     drop(f);
@@ -217,20 +211,12 @@ impl Req {
             Body::Bytes(b) => Ok((BodyLen::Known(b.len() as u64), Some(b.clone()))),
             Body::File(path) => {
                 let f = File::open(&*path).map_err(|e| {
-                    Error::from_io(
-                        ErrorKind::Io,
-                        &format!("cannot open body file {}", path.display()),
-                        &e,
-                    )
+                    Error::from_io(ErrorKind::Io, &format!("cannot open body file {}", path.display()), &e)
                 })?;
                 let len = f
                     .metadata()
                     .map_err(|e| {
-                        Error::from_io(
-                            ErrorKind::Io,
-                            &format!("cannot stat {}", path.display()),
-                            &e,
-                        )
+                        Error::from_io(ErrorKind::Io, &format!("cannot stat {}", path.display()), &e)
                     })?
                     .len();
                 self.body_reader = Some(Box::new(f));

@@ -51,11 +51,7 @@ pub(crate) enum Resolve {
 
 enum SockKind {
     Udp(UdpSocket),
-    Tcp {
-        stream: TcpStream,
-        out: Vec<u8>,
-        written: usize,
-    },
+    Tcp { stream: TcpStream, out: Vec<u8>, written: usize },
 }
 
 /// One query's socket.
@@ -131,10 +127,7 @@ impl Resolver {
     pub(crate) fn resolve(&mut self, host: &str, now: Instant, registry: &Registry) -> Resolve {
         let name = cache::normalize(host);
         if name.is_empty() {
-            return Resolve::Failed(Error::new(
-                ErrorKind::Dns(DnsFailure::Setup),
-                "empty host name",
-            ));
+            return Resolve::Failed(Error::new(ErrorKind::Dns(DnsFailure::Setup), "empty host name"));
         }
         if let Some(addrs) = cache::local_answer(&name, &self.hosts) {
             return Resolve::Ready(happy::interleave(addrs));
@@ -177,15 +170,7 @@ impl Resolver {
         self.next_key += 1;
         self.by_name.insert(name.clone(), key);
         self.waiter_key.insert(id, key);
-        self.inflight.insert(
-            key,
-            InFlight {
-                name,
-                lookup,
-                waiters: vec![id],
-                socks: Vec::new(),
-            },
-        );
+        self.inflight.insert(key, InFlight { name, lookup, waiters: vec![id], socks: Vec::new() });
         self.after_input(key, now, registry);
         Resolve::Pending(id)
     }
@@ -238,14 +223,10 @@ impl Resolver {
                     }
                 }
             }
-            SockKind::Tcp {
-                stream,
-                out,
-                written,
-            } => {
-                if let Err(e) = tcp_io(stream, out, written, buf, |data| {
-                    lookup.handle_tcp_data(tag, data, now, ids)
-                }) {
+            SockKind::Tcp { stream, out, written } => {
+                if let Err(e) =
+                    tcp_io(stream, out, written, buf, |data| lookup.handle_tcp_data(tag, data, now, ids))
+                {
                     lookup.handle_transport_error(
                         tag,
                         DnsFailure::Timeout,
@@ -277,10 +258,7 @@ impl Resolver {
 
     /// The earliest deadline of any lookup in flight.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.inflight
-            .values()
-            .filter_map(|inf| inf.lookup.poll_timeout())
-            .min()
+        self.inflight.values().filter_map(|inf| inf.lookup.poll_timeout()).min()
     }
 
     /// The next finished lookup; one per id handed out by `resolve` (unless cancelled).
@@ -349,10 +327,7 @@ impl Resolver {
         };
         self.spoofed += inf.lookup.take_spoofed();
         let (live, dead): (Vec<usize>, Vec<usize>) = inf.socks.iter().partition(|&&idx| {
-            self.socks
-                .get(idx)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| inf.lookup.is_live(s.tag))
+            self.socks.get(idx).and_then(Option::as_ref).is_some_and(|s| inf.lookup.is_live(s.tag))
         });
         inf.socks = live;
         let result = inf.lookup.poll_result();
@@ -369,8 +344,7 @@ impl Resolver {
         }
         let delivered = match result {
             Ok(resolved) => {
-                self.cache
-                    .insert_positive(&inf.name, resolved.addrs.clone(), resolved.ttl, now);
+                self.cache.insert_positive(&inf.name, resolved.addrs.clone(), resolved.ttl, now);
                 Ok(resolved.addrs)
             }
             Err(failure) => {
@@ -406,12 +380,7 @@ impl Resolver {
         };
         match opened {
             Ok(kind) => {
-                self.socks[idx] = Some(Sock {
-                    key,
-                    tag: t.tag,
-                    server,
-                    kind,
-                });
+                self.socks[idx] = Some(Sock { key, tag: t.tag, server, kind });
                 Ok(idx)
             }
             Err(e) => {
@@ -439,12 +408,7 @@ impl Resolver {
 }
 
 /// A fresh socket on an ephemeral port, connected to `server`, query sent (RFC 5452 §10).
-fn open_udp(
-    server: SocketAddr,
-    bytes: &[u8],
-    token: Token,
-    registry: &Registry,
-) -> io::Result<SockKind> {
+fn open_udp(server: SocketAddr, bytes: &[u8], token: Token, registry: &Registry) -> io::Result<SockKind> {
     let local = match server {
         SocketAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
         SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
@@ -458,19 +422,10 @@ fn open_udp(
 }
 
 /// A non-blocking TCP connection; the framed query is written once it is writable.
-fn open_tcp(
-    server: SocketAddr,
-    bytes: Vec<u8>,
-    token: Token,
-    registry: &Registry,
-) -> io::Result<SockKind> {
+fn open_tcp(server: SocketAddr, bytes: Vec<u8>, token: Token, registry: &Registry) -> io::Result<SockKind> {
     let mut stream = TcpStream::connect(server)?;
     registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-    Ok(SockKind::Tcp {
-        stream,
-        out: bytes,
-        written: 0,
-    })
+    Ok(SockKind::Tcp { stream, out: bytes, written: 0 })
 }
 
 /// Writes what is left of the query, then reads until `WouldBlock`, passing data on.
@@ -487,20 +442,10 @@ fn tcp_io(
     }
     while *written < out.len() {
         match stream.write(&out[*written..]) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "connection closed",
-                ))
-            }
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "connection closed")),
             Ok(n) => *written += n,
             // Still connecting (mio: a writable event will follow), or buffer full.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected) => {
                 return Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -510,18 +455,10 @@ fn tcp_io(
     loop {
         match stream.read(buf) {
             Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "closed before a whole answer",
-                ))
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed before a whole answer"))
             }
             Ok(n) => on_data(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected) => {
                 return Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -597,8 +534,7 @@ mod tests {
         let stop = Arc::new(AtomicBool::new(false));
         let udp_queries = Arc::new(AtomicUsize::new(0));
         let tcp_queries = Arc::new(AtomicUsize::new(0));
-        udp.set_read_timeout(Some(Duration::from_millis(20)))
-            .expect("timeout");
+        udp.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
         let (s, n, sc) = (stop.clone(), udp_queries.clone(), script.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 2048];
@@ -645,12 +581,7 @@ mod tests {
                 }
             }
         });
-        Server {
-            addr,
-            udp_queries,
-            tcp_queries,
-            stop,
-        }
+        Server { addr, udp_queries, tcp_queries, stop }
     }
 
     fn a(name: &'static str, ip: [u8; 4]) -> Rr {
@@ -660,16 +591,8 @@ mod tests {
     /// Answers every A query with 192.0.2.1 for any name, AAAA with nothing.
     fn answer_all(name: &str, qtype: u16, _tcp: bool) -> Reply {
         let owner: &'static str = Box::leak(name.to_string().into_boxed_str());
-        let answers = if qtype == TYPE_A {
-            vec![a(owner, [192, 0, 2, 1])]
-        } else {
-            Vec::new()
-        };
-        Reply::Answer {
-            rcode: 0,
-            tc: false,
-            answers,
-        }
+        let answers = if qtype == TYPE_A { vec![a(owner, [192, 0, 2, 1])] } else { Vec::new() };
+        Reply::Answer { rcode: 0, tc: false, answers }
     }
 
     struct Env {
@@ -692,17 +615,12 @@ mod tests {
         };
         let resolver = Resolver::new(&cfg);
         assert!(resolver.warnings().is_empty(), "{:?}", resolver.warnings());
-        Env {
-            poll: mio::Poll::new().expect("poll"),
-            resolver,
-            _dir: dir,
-        }
+        Env { poll: mio::Poll::new().expect("poll"), resolver, _dir: dir }
     }
 
     impl Env {
         fn resolve(&mut self, host: &str) -> Resolve {
-            self.resolver
-                .resolve(host, Instant::now(), self.poll.registry())
+            self.resolver.resolve(host, Instant::now(), self.poll.registry())
         }
 
         /// Runs the loop the way the reactor will until every id has its result.
@@ -713,18 +631,12 @@ mod tests {
             while results.len() < ids.len() {
                 let now = Instant::now();
                 assert!(now < give_up, "lookups did not finish: {results:?}");
-                let timeout = self
-                    .resolver
-                    .next_deadline()
-                    .map(|d| d.saturating_duration_since(now));
-                self.poll
-                    .poll(&mut events, timeout.or(Some(Duration::from_millis(100))))
-                    .expect("poll");
+                let timeout = self.resolver.next_deadline().map(|d| d.saturating_duration_since(now));
+                self.poll.poll(&mut events, timeout.or(Some(Duration::from_millis(100)))).expect("poll");
                 let now = Instant::now();
                 for ev in events.iter() {
                     assert!(Resolver::owns(ev.token()));
-                    self.resolver
-                        .handle_event(ev.token(), now, self.poll.registry());
+                    self.resolver.handle_event(ev.token(), now, self.poll.registry());
                 }
                 self.resolver.handle_timeout(now, self.poll.registry());
                 while let Some((id, r)) = self.resolver.poll_result() {
@@ -756,15 +668,9 @@ mod tests {
         assert!(
             matches!(e.resolve("[2001:db8::1]"), Resolve::Ready(v) if v == vec!["2001:db8::1".parse::<IpAddr>().expect("ip")])
         );
-        assert!(
-            matches!(e.resolve("192.0.2.3"), Resolve::Ready(v) if v == vec![v4([192, 0, 2, 3])])
-        );
-        assert!(
-            matches!(e.resolve("LocalHost"), Resolve::Ready(v) if v.len() == 2 && v[0].is_ipv6())
-        );
-        assert!(
-            matches!(e.resolve("from-hosts"), Resolve::Ready(v) if v == vec![v4([192, 0, 2, 200])])
-        );
+        assert!(matches!(e.resolve("192.0.2.3"), Resolve::Ready(v) if v == vec![v4([192, 0, 2, 3])]));
+        assert!(matches!(e.resolve("LocalHost"), Resolve::Ready(v) if v.len() == 2 && v[0].is_ipv6()));
+        assert!(matches!(e.resolve("from-hosts"), Resolve::Ready(v) if v == vec![v4([192, 0, 2, 200])]));
         assert!(
             matches!(e.resolve("bad name"), Resolve::Failed(err) if err.kind() == ErrorKind::Dns(DnsFailure::Setup))
         );
@@ -783,21 +689,10 @@ mod tests {
                     a("e1.cdn.test", [192, 0, 2, 7]),
                 ],
             },
-            ("www.b.test", _) => Reply::Answer {
-                rcode: 0,
-                tc: false,
-                answers: vec![],
-            },
-            _ => Reply::Answer {
-                rcode: 3,
-                tc: false,
-                answers: vec![],
-            },
+            ("www.b.test", _) => Reply::Answer { rcode: 0, tc: false, answers: vec![] },
+            _ => Reply::Answer { rcode: 3, tc: false, answers: vec![] },
         });
-        let mut e = env(
-            &[s.addr],
-            "search a.test b.test\noptions ndots:1 timeout:1 attempts:1\n",
-        );
+        let mut e = env(&[s.addr], "search a.test b.test\noptions ndots:1 timeout:1 attempts:1\n");
         assert_eq!(e.one("www").expect("resolved"), vec![v4([192, 0, 2, 7])]);
         // www.a.test (A + AAAA), then www.b.test (A + AAAA).
         assert_eq!(s.udp_queries.load(Ordering::SeqCst), 4);
@@ -807,11 +702,7 @@ mod tests {
     fn nxdomain_and_servfail_are_distinct() {
         let s = server(|name, _, _| {
             let rcode = if name.starts_with("nx") { 3 } else { 2 };
-            Reply::Answer {
-                rcode,
-                tc: false,
-                answers: vec![],
-            }
+            Reply::Answer { rcode, tc: false, answers: vec![] }
         });
         let mut e = env(&[s.addr], FAST);
         let nx = e.one("nx.test").expect_err("nx");
@@ -835,10 +726,7 @@ mod tests {
         let good = server(answer_all);
         let mut e = env(&[silent.addr, good.addr], FAST);
         let t0 = Instant::now();
-        assert_eq!(
-            e.one("slow.test").expect("resolved"),
-            vec![v4([192, 0, 2, 1])]
-        );
+        assert_eq!(e.one("slow.test").expect("resolved"), vec![v4([192, 0, 2, 1])]);
         assert!(t0.elapsed() >= Duration::from_secs(1));
         assert_eq!(silent.udp_queries.load(Ordering::SeqCst), 2);
         assert_eq!(good.udp_queries.load(Ordering::SeqCst), 2);
@@ -850,30 +738,19 @@ mod tests {
         let mut e = env(&[silent.addr], FAST);
         let err = e.one("gone.test").expect_err("timeout");
         assert_eq!(err.kind(), ErrorKind::Dns(DnsFailure::Timeout));
-        assert!(
-            err.message().contains(&silent.addr.to_string()),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().contains(&silent.addr.to_string()), "{}", err.message());
     }
 
     #[test]
     fn closed_port_fails_fast_without_waiting_for_the_timeout() {
         // Nothing listens there: the kernel reports ICMP port unreachable on the
         // connected socket, which ends that try at once.
-        let closed = std::net::UdpSocket::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr");
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
         let mut e = env(&[closed], "options timeout:5 attempts:2\n");
         let t0 = Instant::now();
         let err = e.one("x.test").expect_err("no server");
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
-        assert!(
-            err.message().contains(&closed.to_string()),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().contains(&closed.to_string()), "{}", err.message());
     }
 
     #[test]
@@ -886,24 +763,13 @@ mod tests {
                 vec![]
             };
             if tcp {
-                Reply::Answer {
-                    rcode: 0,
-                    tc: false,
-                    answers,
-                }
+                Reply::Answer { rcode: 0, tc: false, answers }
             } else {
-                Reply::Answer {
-                    rcode: 0,
-                    tc: true,
-                    answers: vec![],
-                }
+                Reply::Answer { rcode: 0, tc: true, answers: vec![] }
             }
         });
         let mut e = env(&[s.addr], FAST);
-        assert_eq!(
-            e.one("big.test").expect("resolved"),
-            vec![v4([192, 0, 2, 4]), v4([192, 0, 2, 5])]
-        );
+        assert_eq!(e.one("big.test").expect("resolved"), vec![v4([192, 0, 2, 4]), v4([192, 0, 2, 5])]);
         assert_eq!(s.tcp_queries.load(Ordering::SeqCst), 2);
     }
 
@@ -911,60 +777,34 @@ mod tests {
     fn spoofed_answer_is_ignored_and_counted() {
         let s = server(|name, qtype, _| {
             let owner: &'static str = Box::leak(name.to_string().into_boxed_str());
-            Reply::SpoofedFirst(if qtype == TYPE_A {
-                vec![a(owner, [192, 0, 2, 8])]
-            } else {
-                vec![]
-            })
+            Reply::SpoofedFirst(if qtype == TYPE_A { vec![a(owner, [192, 0, 2, 8])] } else { vec![] })
         });
         let mut e = env(&[s.addr], FAST);
-        assert_eq!(
-            e.one("spoof.test").expect("resolved"),
-            vec![v4([192, 0, 2, 8])]
-        );
-        assert!(
-            e.resolver.spoofed_dropped() >= 1,
-            "{}",
-            e.resolver.spoofed_dropped()
-        );
+        assert_eq!(e.one("spoof.test").expect("resolved"), vec![v4([192, 0, 2, 8])]);
+        assert!(e.resolver.spoofed_dropped() >= 1, "{}", e.resolver.spoofed_dropped());
     }
 
     #[test]
     fn shared_lookup_and_cache_hit() {
         let s = server(answer_all);
         let mut e = env(&[s.addr], FAST);
-        let (Resolve::Pending(x), Resolve::Pending(y)) =
-            (e.resolve("same.test"), e.resolve("SAME.test"))
+        let (Resolve::Pending(x), Resolve::Pending(y)) = (e.resolve("same.test"), e.resolve("SAME.test"))
         else {
             panic!("expected two pending lookups")
         };
         assert_ne!(x, y);
         let results = e.run(&[x, y]);
-        assert!(results
-            .values()
-            .all(|r| r.as_ref().is_ok_and(|v| v == &vec![v4([192, 0, 2, 1])])));
-        assert_eq!(
-            s.udp_queries.load(Ordering::SeqCst),
-            2,
-            "one A and one AAAA for both callers"
-        );
-        assert!(
-            matches!(e.resolve("same.test"), Resolve::Ready(v) if v == vec![v4([192, 0, 2, 1])])
-        );
-        assert_eq!(
-            s.udp_queries.load(Ordering::SeqCst),
-            2,
-            "answered from the cache"
-        );
+        assert!(results.values().all(|r| r.as_ref().is_ok_and(|v| v == &vec![v4([192, 0, 2, 1])])));
+        assert_eq!(s.udp_queries.load(Ordering::SeqCst), 2, "one A and one AAAA for both callers");
+        assert!(matches!(e.resolve("same.test"), Resolve::Ready(v) if v == vec![v4([192, 0, 2, 1])]));
+        assert_eq!(s.udp_queries.load(Ordering::SeqCst), 2, "answered from the cache");
     }
 
     #[test]
     fn cancel_stops_the_lookup() {
         let silent = server(|_, _, _| Reply::Silent);
         let mut e = env(&[silent.addr], FAST);
-        let Resolve::Pending(id) = e.resolve("x.test") else {
-            panic!("pending")
-        };
+        let Resolve::Pending(id) = e.resolve("x.test") else { panic!("pending") };
         assert!(e.resolver.next_deadline().is_some());
         e.resolver.cancel(id);
         assert_eq!(e.resolver.next_deadline(), None);
@@ -985,15 +825,10 @@ mod tests {
         let results = e.run(&ids);
         assert_eq!(results.len(), 200);
         assert!(
-            results
-                .values()
-                .all(|r| r.as_ref().is_ok_and(|v| v == &vec![v4([192, 0, 2, 1])])),
+            results.values().all(|r| r.as_ref().is_ok_and(|v| v == &vec![v4([192, 0, 2, 1])])),
             "{results:?}"
         );
         assert_eq!(s.udp_queries.load(Ordering::SeqCst), 400);
-        assert!(
-            e.resolver.socks.iter().all(Option::is_none),
-            "every socket closed"
-        );
+        assert!(e.resolver.socks.iter().all(Option::is_none), "every socket closed");
     }
 }

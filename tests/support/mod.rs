@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod cli_server;
+pub mod http;
 pub mod tls;

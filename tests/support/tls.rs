@@ -24,15 +24,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{
-    HandshakeKind, RootCertStore, ServerConfig, ServerConnection, StreamOwned,
-    SupportedProtocolVersion,
+    HandshakeKind, RootCertStore, ServerConfig, ServerConnection, StreamOwned, SupportedProtocolVersion,
 };
 
 /// When a test certificate is valid.
@@ -100,11 +98,7 @@ impl TestPki {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate().expect("CA key");
         let ca = params.self_signed(&ca_key).expect("self-sign CA");
-        TestPki {
-            ca_pem: ca.pem(),
-            ca,
-            ca_key,
-        }
+        TestPki { ca_pem: ca.pem(), ca, ca_key }
     }
 
     /// A server certificate valid now for `names` (DNS names or IP literals, which
@@ -149,9 +143,7 @@ impl TestPki {
     fn issue(&self, names: &[&str], validity: Validity, eku: ExtendedKeyUsagePurpose) -> Issued {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "volley test leaf");
+        params.distinguished_name.push(DnType::CommonName, "volley test leaf");
         params.extended_key_usages = vec![eku];
         let years = match validity {
             Validity::Now => None,
@@ -164,9 +156,7 @@ impl TestPki {
             params.not_after = rcgen::date_time_ymd(to, 1, 1);
         }
         let key = KeyPair::generate().expect("leaf key");
-        let cert = params
-            .signed_by(&key, &self.ca, &self.ca_key)
-            .expect("sign leaf");
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).expect("sign leaf");
         Issued {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
@@ -183,11 +173,7 @@ fn provider() -> Arc<CryptoProvider> {
 /// A server configuration presenting `cert`, TLS 1.2 and 1.3, ALPN `http/1.1`;
 /// `client_ca` makes a client certificate from that CA mandatory.
 pub fn server_config(cert: &Issued, client_ca: Option<&TestPki>) -> Arc<ServerConfig> {
-    server_config_with_versions(
-        cert,
-        &[&rustls::version::TLS13, &rustls::version::TLS12],
-        client_ca,
-    )
+    server_config_with_versions(cert, &[&rustls::version::TLS13, &rustls::version::TLS12], client_ca)
 }
 
 /// As [`server_config`], offering only `versions`. rustls's default server session
@@ -208,9 +194,8 @@ pub fn server_config_with_versions(
         ),
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder
-        .with_single_cert(cert.chain.clone(), cert.key.clone_key())
-        .expect("server certificate");
+    let mut config =
+        builder.with_single_cert(cert.chain.clone(), cert.key.clone_key()).expect("server certificate");
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
 }
@@ -237,10 +222,7 @@ pub struct TestRequest {
 impl TestRequest {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -290,10 +272,7 @@ impl TestResponse {
 
     /// `bytes` sent exactly as given (head and body); the connection stays open.
     pub fn raw(bytes: impl Into<Vec<u8>>) -> TestResponse {
-        TestResponse {
-            framing: Framing::Raw,
-            ..TestResponse::new(200, bytes)
-        }
+        TestResponse { framing: Framing::Raw, ..TestResponse::new(200, bytes) }
     }
 
     /// Add a header field.
@@ -344,9 +323,7 @@ impl TestResponse {
             head.push_str(&format!("{n}: {v}\r\n"));
         }
         match self.framing {
-            Framing::ContentLength => {
-                head.push_str(&format!("Content-Length: {}\r\n", self.body.len()))
-            }
+            Framing::ContentLength => head.push_str(&format!("Content-Length: {}\r\n", self.body.len())),
             Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
             Framing::CloseDelimited | Framing::Raw => {}
         }
@@ -424,16 +401,11 @@ impl TlsTestServer {
                 }
                 let Ok(stream) = stream else { continue };
                 let index = accept_shared.connections.fetch_add(1, Ordering::SeqCst);
-                let (shared, handler, config) =
-                    (accept_shared.clone(), handler.clone(), config.clone());
+                let (shared, handler, config) = (accept_shared.clone(), handler.clone(), config.clone());
                 std::thread::spawn(move || serve(index, stream, config, &shared, &*handler));
             }
         });
-        TlsTestServer {
-            addr,
-            shared,
-            accept_thread: Some(accept_thread),
-        }
+        TlsTestServer { addr, shared, accept_thread: Some(accept_thread) }
     }
 
     /// The listening address.
@@ -491,13 +463,7 @@ impl Drop for TlsTestServer {
 
 /// Serve one connection: handshake, then requests until the client goes away or a
 /// response closes the connection.
-fn serve(
-    index: usize,
-    sock: TcpStream,
-    config: Arc<ServerConfig>,
-    shared: &Shared,
-    handler: &Handler,
-) {
+fn serve(index: usize, sock: TcpStream, config: Arc<ServerConfig>, shared: &Shared, handler: &Handler) {
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
@@ -509,11 +475,7 @@ fn serve(
     let mut tls = StreamOwned::new(conn, sock);
     while tls.conn.is_handshaking() {
         if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
-            shared
-                .handshake_errors
-                .lock()
-                .expect("lock")
-                .push(e.to_string());
+            shared.handshake_errors.lock().expect("lock").push(e.to_string());
             return;
         }
     }
@@ -532,10 +494,7 @@ fn serve(
         shared.requests.lock().expect("lock").push(req.clone());
         let mut resp = handler(&req);
         // A client asking to close gets `Connection: close` back and a clean close.
-        if req
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
-        {
+        if req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
             resp.close = true;
         }
         if !resp.delay.is_zero() {
@@ -553,11 +512,7 @@ fn serve(
         if tls.write_all(&bytes).and_then(|()| tls.flush()).is_err() {
             return;
         }
-        if resp.close
-            || req
-                .header("connection")
-                .is_some_and(|v| v.eq_ignore_ascii_case("close"))
-        {
+        if resp.close || req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
             tls.conn.send_close_notify();
             let _ = tls.flush();
             let _ = tls.sock.shutdown(Shutdown::Write);
@@ -600,10 +555,7 @@ fn read_request(
         connection: 0,
         index_on_connection: 0,
     };
-    if req
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
+    if req.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         loop {
             let line_end = loop {
                 if let Some(i) = find(buf, b"\r\n") {

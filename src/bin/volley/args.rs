@@ -64,13 +64,7 @@ pub struct Args {
 
     // ---- output ------------------------------------------------------------------
     /// Save files into DIR.
-    #[arg(
-        short = 'P',
-        long,
-        value_name = "DIR",
-        default_value = ".",
-        help_heading = "Output"
-    )]
+    #[arg(short = 'P', long, value_name = "DIR", default_value = ".", help_heading = "Output")]
     pub directory: PathBuf,
 
     /// Save the (single) URL to FILE; '-' writes the body to stdout.
@@ -144,12 +138,7 @@ pub struct Args {
     /// Retry a failed download up to N times after transient failures (connection
     /// refused or reset, timeouts, DNS failures, HTTP 408, 429, 500, 502, 503, 504),
     /// with exponential backoff and honouring Retry-After.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 2,
-        help_heading = "Connections"
-    )]
+    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Connections")]
     pub retries: u32,
 
     /// Give up on a download after SECS seconds in total (default: no limit).
@@ -182,12 +171,7 @@ pub struct Args {
     pub data: Option<String>,
 
     /// Send the contents of FILE as the request body (implies POST unless -X is given).
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with = "data",
-        help_heading = "Request"
-    )]
+    #[arg(long, value_name = "FILE", conflicts_with = "data", help_heading = "Request")]
     pub data_file: Option<PathBuf>,
 
     /// Send User-Agent: UA [default: volley/VERSION].
@@ -216,21 +200,11 @@ pub struct Args {
     pub insecure: bool,
 
     /// Client certificate chain for mutual TLS (PEM; needs --key).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "key",
-        help_heading = "TLS and DNS"
-    )]
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = "TLS and DNS")]
     pub cert: Option<PathBuf>,
 
     /// Private key for --cert (PEM).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "cert",
-        help_heading = "TLS and DNS"
-    )]
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = "TLS and DNS")]
     pub key: Option<PathBuf>,
 
     /// Resolve names with the DNS server at ADDR (port 53 unless given; IPv6 as
@@ -290,10 +264,7 @@ impl Args {
             idle_timeout: self.idle_timeout.unwrap_or(d.idle_timeout),
             total_timeout: self.timeout.or(d.total_timeout),
             max_redirects: self.redirect_limit(),
-            user_agent: self
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| d.user_agent.clone()),
+            user_agent: self.user_agent.clone().unwrap_or_else(|| d.user_agent.clone()),
             max_download_rate: self.limit_rate,
             tls: volley::TlsConfig {
                 extra_roots_pem: self.cacert.clone(),
@@ -303,10 +274,7 @@ impl Args {
                 client_key_pem: self.key.clone(),
                 ..volley::TlsConfig::default()
             },
-            dns: volley::DnsConfig {
-                servers: self.dns_server.clone(),
-                ..volley::DnsConfig::default()
-            },
+            dns: volley::DnsConfig { servers: self.dns_server.clone(), ..volley::DnsConfig::default() },
             ..d
         }
     }

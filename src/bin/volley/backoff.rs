@@ -52,19 +52,13 @@ pub struct XorShift64(u64);
 impl XorShift64 {
     /// Seeded with `seed` (0 is replaced, as xorshift would stay at 0 forever).
     pub fn new(seed: u64) -> XorShift64 {
-        XorShift64(if seed == 0 {
-            0x9e37_79b9_7f4a_7c15
-        } else {
-            seed
-        })
+        XorShift64(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
     }
 
     /// Seeded from the wall clock and the process id, so that many volley processes
     /// started together do not retry in lockstep.
     pub fn from_clock() -> XorShift64 {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         XorShift64::new(nanos ^ (u64::from(std::process::id()) << 32))
     }
 
@@ -101,20 +95,13 @@ pub struct Backoff {
 impl Backoff {
     /// The default policy (1 s, ×2, capped at 60 s) with the given generator.
     pub fn new(rng: XorShift64) -> Backoff {
-        Backoff {
-            base: Duration::from_secs(1),
-            factor: 2,
-            cap: Duration::from_secs(60),
-            rng,
-        }
+        Backoff { base: Duration::from_secs(1), factor: 2, cap: Duration::from_secs(60), rng }
     }
 
     /// The un-jittered delay before retry `n` (0-based).
     pub fn ceiling(&self, n: u32) -> Duration {
         let mult = self.factor.checked_pow(n).unwrap_or(u32::MAX);
-        self.base
-            .checked_mul(mult)
-            .map_or(self.cap, |d| d.min(self.cap))
+        self.base.checked_mul(mult).map_or(self.cap, |d| d.min(self.cap))
     }
 
     /// The delay before retry `n` (0-based), jittered.
@@ -149,9 +136,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Parse an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`,
 /// and the obsolete RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime

@@ -38,14 +38,7 @@ pub struct CatQueue<W: Write> {
 impl<W: Write> CatQueue<W> {
     /// A queue writing to `out`, holding at most about `limit` bytes of later bodies.
     pub fn new(out: W, limit: u64) -> CatQueue<W> {
-        CatQueue {
-            out,
-            head: 0,
-            head_written: 0,
-            waiting: BTreeMap::new(),
-            buffered: 0,
-            limit,
-        }
+        CatQueue { out, head: 0, head_written: 0, waiting: BTreeMap::new(), buffered: 0, limit }
     }
 
     /// The job being written now.

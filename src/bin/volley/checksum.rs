@@ -16,10 +16,7 @@ pub struct Sha256Stream {
 impl Sha256Stream {
     /// A new, empty digest.
     pub fn new() -> Sha256Stream {
-        Sha256Stream {
-            ctx: Context::new(&SHA256),
-            bytes: 0,
-        }
+        Sha256Stream { ctx: Context::new(&SHA256), bytes: 0 }
     }
 
     /// Feed the next bytes of the body.
@@ -48,10 +45,7 @@ impl Sha256Stream {
         if &actual == expected {
             Ok(())
         } else {
-            Err(Mismatch {
-                expected: *expected,
-                actual,
-            })
+            Err(Mismatch { expected: *expected, actual })
         }
     }
 }
@@ -114,10 +108,7 @@ pub fn hex_decode_sha256(s: &str) -> Result<[u8; SHA256_LEN], String> {
             (Some(hi), Some(lo)) => *byte = hi << 4 | lo,
             _ => {
                 let pos = if hi.is_none() { 2 * i } else { 2 * i + 1 };
-                return Err(format!(
-                    "sha-256 digest has a non-hex character at position {}",
-                    pos + 1
-                ));
+                return Err(format!("sha-256 digest has a non-hex character at position {}", pos + 1));
             }
         }
     }
@@ -136,14 +127,11 @@ fn hex_value(b: u8) -> Option<u8> {
 /// Parse an aria2-style `ALGO=HEX` checksum spec (the part after `checksum=`).
 /// Only SHA-256 is supported (`sha-256` or `sha256`, any case).
 pub fn parse_spec(spec: &str) -> Result<[u8; SHA256_LEN], String> {
-    let (algo, hex) = spec
-        .split_once('=')
-        .ok_or_else(|| format!("invalid checksum {spec:?}: expected sha-256=HEX"))?;
+    let (algo, hex) =
+        spec.split_once('=').ok_or_else(|| format!("invalid checksum {spec:?}: expected sha-256=HEX"))?;
     let algo = algo.trim();
     if !(algo.eq_ignore_ascii_case("sha-256") || algo.eq_ignore_ascii_case("sha256")) {
-        return Err(format!(
-            "unsupported checksum algorithm {algo:?} (only sha-256 is supported)"
-        ));
+        return Err(format!("unsupported checksum algorithm {algo:?} (only sha-256 is supported)"));
     }
     hex_decode_sha256(hex)
 }
@@ -175,18 +163,14 @@ mod tests {
         let mut s = Sha256Stream::new();
         s.update(b"abd");
         let err = s.verify(&expected).unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with(&format!("sha-256 mismatch: expected {ABC}, got ")));
+        assert!(err.to_string().starts_with(&format!("sha-256 mismatch: expected {ABC}, got ")));
     }
 
     #[test]
     fn hex_round_trip_and_errors() {
         let d = hex_decode_sha256(&ABC.to_uppercase()).unwrap_or_default();
         assert_eq!(hex_encode(&d), ABC);
-        assert!(hex_decode_sha256("abc")
-            .unwrap_err()
-            .contains("64 hex digits, got 3"));
+        assert!(hex_decode_sha256("abc").unwrap_err().contains("64 hex digits, got 3"));
         let mut bad = ABC.to_string();
         bad.replace_range(10..11, "g");
         assert!(hex_decode_sha256(&bad).unwrap_err().contains("position 11"));
@@ -201,11 +185,7 @@ mod tests {
         assert!(parse_spec(&format!("SHA256={ABC}")).is_ok());
         let e = parse_spec(&format!("md5={ABC}")).unwrap_err();
         assert!(e.contains("unsupported checksum algorithm \"md5\""), "{e}");
-        assert!(parse_spec("sha-256")
-            .unwrap_err()
-            .contains("expected sha-256=HEX"));
-        assert!(parse_spec("sha-256=00")
-            .unwrap_err()
-            .contains("64 hex digits"));
+        assert!(parse_spec("sha-256").unwrap_err().contains("expected sha-256=HEX"));
+        assert!(parse_spec("sha-256=00").unwrap_err().contains("64 hex digits"));
     }
 }

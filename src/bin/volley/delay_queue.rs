@@ -18,11 +18,7 @@ pub struct DelayQueue<T> {
 
 impl<T> Default for DelayQueue<T> {
     fn default() -> Self {
-        DelayQueue {
-            heap: BinaryHeap::new(),
-            items: HashMap::new(),
-            seq: 0,
-        }
+        DelayQueue { heap: BinaryHeap::new(), items: HashMap::new(), seq: 0 }
     }
 }
 

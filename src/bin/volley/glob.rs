@@ -41,17 +41,8 @@ impl std::error::Error for GlobError {}
 enum Part {
     Literal(String),
     List(Vec<String>),
-    Number {
-        start: u64,
-        step: u64,
-        count: u64,
-        width: usize,
-    },
-    Letter {
-        start: u8,
-        step: u8,
-        count: u64,
-    },
+    Number { start: u64, step: u64, count: u64, width: usize },
+    Letter { start: u8, step: u8, count: u64 },
 }
 
 impl Part {
@@ -68,15 +59,8 @@ impl Part {
     fn push_value(&self, i: u64, out: &mut String) {
         match self {
             Part::Literal(s) => out.push_str(s),
-            Part::List(v) => out.push_str(
-                usize::try_from(i)
-                    .ok()
-                    .and_then(|i| v.get(i))
-                    .map_or("", |s| s),
-            ),
-            Part::Number {
-                start, step, width, ..
-            } => {
+            Part::List(v) => out.push_str(usize::try_from(i).ok().and_then(|i| v.get(i)).map_or("", |s| s)),
+            Part::Number { start, step, width, .. } => {
                 // Cannot overflow: count was computed so that start + (count-1)*step <= end.
                 let n = start + i * step;
                 out.push_str(&format!("{n:0width$}"));
@@ -152,10 +136,7 @@ impl Glob {
 
     /// A pattern taken literally (`-g`): it expands to itself.
     pub fn literal(s: &str) -> Glob {
-        Glob {
-            parts: vec![Part::Literal(s.to_string())],
-            count: 1,
-        }
+        Glob { parts: vec![Part::Literal(s.to_string())], count: 1 }
     }
 
     /// How many URLs the pattern expands to.
@@ -175,11 +156,7 @@ impl IntoIterator for Glob {
 
     fn into_iter(self) -> Expansion {
         let counters = vec![0; self.parts.len()];
-        Expansion {
-            remaining: self.count,
-            glob: self,
-            counters,
-        }
+        Expansion { remaining: self.count, glob: self, counters }
     }
 }
 
@@ -225,10 +202,7 @@ fn is_escapable(c: char) -> bool {
 }
 
 fn err(index: usize, message: &str) -> GlobError {
-    GlobError {
-        column: index + 1,
-        message: message.to_string(),
-    }
+    GlobError { column: index + 1, message: message.to_string() }
 }
 
 fn flush(lit: &mut String, parts: &mut Vec<Part>) {
@@ -241,9 +215,8 @@ fn flush(lit: &mut String, parts: &mut Vec<Part>) {
 fn is_ipv6_literal(s: &str) -> bool {
     s.contains(':')
         && !s.contains('-')
-        && s.chars().all(|c| {
-            c.is_ascii_hexdigit() || c == ':' || c == '.' || c == '%' || c.is_ascii_alphanumeric()
-        })
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.' || c == '%' || c.is_ascii_alphanumeric())
 }
 
 /// Parse `{a,b,...}` starting at `open`; returns the elements and the index after `}`.
@@ -267,12 +240,7 @@ fn parse_list(chars: &[char], open: usize) -> Result<(Vec<String>, usize), GlobE
                 return Ok((items, i + 1));
             }
             '{' => return Err(err(i, "nested '{' inside a '{...}' list")),
-            '[' | ']' => {
-                return Err(err(
-                    i,
-                    "'[' or ']' inside a '{...}' list (escape it with \\)",
-                ))
-            }
+            '[' | ']' => return Err(err(i, "'[' or ']' inside a '{...}' list (escape it with \\)")),
             c => cur.push(c),
         }
         i += 1;
@@ -285,9 +253,7 @@ fn parse_range(inner: &str, open: usize) -> Result<Part, GlobError> {
     let bad = |why: &str| err(open, &format!("invalid range [{inner}]: {why}"));
     let (range, step) = match inner.split_once(':') {
         Some((r, s)) => {
-            let step: u64 = s
-                .parse()
-                .map_err(|_| bad(&format!("step {s:?} is not a whole number")))?;
+            let step: u64 = s.parse().map_err(|_| bad(&format!("step {s:?} is not a whole number")))?;
             (r, Some(step))
         }
         None => (inner, None),
@@ -296,9 +262,7 @@ fn parse_range(inner: &str, open: usize) -> Result<Part, GlobError> {
         return Err(bad("step must be at least 1"));
     }
     let step = step.unwrap_or(1);
-    let (a, b) = range
-        .split_once('-')
-        .ok_or_else(|| bad("expected START-END, e.g. [1-10] or [a-z]"))?;
+    let (a, b) = range.split_once('-').ok_or_else(|| bad("expected START-END, e.g. [1-10] or [a-z]"))?;
     let letters = |s: &str| {
         let mut it = s.chars();
         match (it.next(), it.next()) {
@@ -315,20 +279,13 @@ fn parse_range(inner: &str, open: usize) -> Result<Part, GlobError> {
         }
         let step = u8::try_from(step).map_err(|_| bad("step is too large"))?;
         let count = u64::from((y - x) / step) + 1;
-        return Ok(Part::Letter {
-            start: x,
-            step,
-            count,
-        });
+        return Ok(Part::Letter { start: x, step, count });
     }
     let number = |s: &str, which: &str| -> Result<u64, GlobError> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad(&format!(
-                "{which} {s:?} is neither a number nor a single letter"
-            )));
+            return Err(bad(&format!("{which} {s:?} is neither a number nor a single letter")));
         }
-        s.parse()
-            .map_err(|_| bad(&format!("{which} {s:?} is too large")))
+        s.parse().map_err(|_| bad(&format!("{which} {s:?} is too large")))
     };
     let start = number(a, "start")?;
     let end = number(b, "end")?;
@@ -336,17 +293,8 @@ fn parse_range(inner: &str, open: usize) -> Result<Part, GlobError> {
         return Err(bad("start is after end"));
     }
     // curl pads to the width of the first number when it has a leading zero.
-    let width = if a.len() > 1 && a.starts_with('0') {
-        a.len()
-    } else {
-        0
-    };
-    Ok(Part::Number {
-        start,
-        step,
-        count: (end - start) / step + 1,
-        width,
-    })
+    let width = if a.len() > 1 && a.starts_with('0') { a.len() } else { 0 };
+    Ok(Part::Number { start, step, count: (end - start) / step + 1, width })
 }
 
 #[cfg(test)]

@@ -78,21 +78,13 @@ enum Line {
 impl<R: BufRead> InputReader<R> {
     /// Read from `reader`.
     pub fn new(reader: R) -> InputReader<R> {
-        InputReader {
-            reader,
-            line: 0,
-            pending: None,
-            finished: false,
-            buf: Vec::new(),
-        }
+        InputReader { reader, line: 0, pending: None, finished: false, buf: Vec::new() }
     }
 
     /// Read one physical line (without its line ending), at most [`MAX_LINE`] bytes.
     fn read_line(&mut self) -> io::Result<Line> {
         self.buf.clear();
-        let n = (&mut self.reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut self.buf)?;
+        let n = (&mut self.reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buf)?;
         if n == 0 {
             return Ok(Line::Eof);
         }
@@ -122,18 +114,12 @@ impl<R: BufRead> InputReader<R> {
         }
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(Line::Text(s.to_string())),
-            Err(e) => Ok(Line::Bad(format!(
-                "not valid UTF-8 (at byte {})",
-                e.valid_up_to() + 1
-            ))),
+            Err(e) => Ok(Line::Bad(format!("not valid UTF-8 (at byte {})", e.valid_up_to() + 1))),
         }
     }
 
     fn error(&self, line: usize, message: impl Into<String>) -> InputError {
-        InputError {
-            line,
-            message: message.into(),
-        }
+        InputError { line, message: message.into() }
     }
 }
 
@@ -142,8 +128,7 @@ pub fn open(path: &str) -> Result<Box<dyn BufRead>, String> {
     if path == "-" {
         return Ok(Box::new(io::BufReader::new(io::stdin())));
     }
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open input file {path:?}: {e}"))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open input file {path:?}: {e}"))?;
     Ok(Box::new(io::BufReader::new(file)))
 }
 
@@ -180,22 +165,15 @@ impl<R: BufRead> Iterator for InputReader<R> {
                     Ok(Line::Bad(msg)) => return Some(Err(self.error(self.line, msg))),
                     Ok(Line::Text(t)) if is_skippable(&t) => continue,
                     Ok(Line::Text(t)) if is_indented(&t) => {
-                        return Some(Err(self.error(
-                            self.line,
-                            format!("option {:?} is not below a URL", t.trim()),
-                        )))
+                        return Some(Err(
+                            self.error(self.line, format!("option {:?} is not below a URL", t.trim()))
+                        ))
                     }
                     Ok(Line::Text(t)) => break (self.line, t.trim().to_string()),
                 }
             },
         };
-        let mut item = InputItem {
-            url,
-            out: None,
-            checksum: None,
-            line,
-            warnings: Vec::new(),
-        };
+        let mut item = InputItem { url, out: None, checksum: None, line, warnings: Vec::new() };
         let mut failure: Option<InputError> = None;
         // Peek at following lines: indented ones are options for this item; the first
         // unindented URL line is kept for the next call.
@@ -234,8 +212,7 @@ impl<R: BufRead> Iterator for InputReader<R> {
 /// Apply one `key=value` option line to `item`.
 fn apply_option(item: &mut InputItem, opt: &str, line: usize) -> Result<(), String> {
     let Some((key, value)) = opt.split_once('=') else {
-        item.warnings
-            .push(format!("line {line}: ignoring {opt:?}: expected key=value"));
+        item.warnings.push(format!("line {line}: ignoring {opt:?}: expected key=value"));
         return Ok(());
     };
     let (key, value) = (key.trim(), value.trim());
@@ -245,21 +222,16 @@ fn apply_option(item: &mut InputItem, opt: &str, line: usize) -> Result<(), Stri
                 return Err("out= needs a file name".to_string());
             }
             if item.out.replace(value.to_string()).is_some() {
-                item.warnings
-                    .push(format!("line {line}: out= given twice; using the last"));
+                item.warnings.push(format!("line {line}: out= given twice; using the last"));
             }
         }
         "checksum" => {
             let digest = checksum::parse_spec(value)?;
             if item.checksum.replace(digest).is_some() {
-                item.warnings.push(format!(
-                    "line {line}: checksum= given twice; using the last"
-                ));
+                item.warnings.push(format!("line {line}: checksum= given twice; using the last"));
             }
         }
-        _ => item
-            .warnings
-            .push(format!("line {line}: ignoring unknown option {key:?}")),
+        _ => item.warnings.push(format!("line {line}: ignoring unknown option {key:?}")),
     }
     Ok(())
 }

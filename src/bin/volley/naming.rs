@@ -30,16 +30,8 @@ const MAX_EXT_BYTES: usize = 16;
 /// Make `raw` a safe single path component (see the module docs); `None` when
 /// nothing usable remains.
 pub fn safe_component(raw: &str) -> Option<String> {
-    let replaced: String = raw
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let replaced: String =
+        raw.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect();
     let trimmed = replaced.trim().trim_start_matches('.').trim_start();
     if trimmed.is_empty() {
         return None;
@@ -78,10 +70,9 @@ fn percent_decode_bytes(s: &[u8]) -> Vec<u8> {
     while i < s.len() {
         if s[i] == b'%' {
             let hex = |b: u8| char::from(b).to_digit(16);
-            if let (Some(h), Some(l)) = (
-                s.get(i + 1).and_then(|&b| hex(b)),
-                s.get(i + 2).and_then(|&b| hex(b)),
-            ) {
+            if let (Some(h), Some(l)) =
+                (s.get(i + 1).and_then(|&b| hex(b)), s.get(i + 2).and_then(|&b| hex(b)))
+            {
                 // Two hex digits make a value below 256.
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -240,10 +231,7 @@ pub struct NameAllocator {
 impl NameAllocator {
     /// An allocator; `overwrite` allows replacing files that existed before the run.
     pub fn new(overwrite: bool) -> NameAllocator {
-        NameAllocator {
-            claimed: HashSet::new(),
-            overwrite,
-        }
+        NameAllocator { claimed: HashSet::new(), overwrite }
     }
 
     /// Claim `dir/name`, or wget-style `name.1`, `name.2`, … when that is taken in
@@ -255,11 +243,7 @@ impl NameAllocator {
         exists: impl Fn(&Path) -> bool,
     ) -> Result<PathBuf, String> {
         for n in 0..=MAX_SUFFIX {
-            let candidate = if n == 0 {
-                dir.join(name)
-            } else {
-                dir.join(format!("{name}.{n}"))
-            };
+            let candidate = if n == 0 { dir.join(name) } else { dir.join(format!("{name}.{n}")) };
             if self.is_free(&candidate, &exists) {
                 self.claimed.insert(candidate.clone());
                 return Ok(candidate);
@@ -272,8 +256,7 @@ impl NameAllocator {
     }
 
     fn is_free(&self, path: &Path, exists: &impl Fn(&Path) -> bool) -> bool {
-        !self.claimed.contains(path)
-            && (self.overwrite || (!exists(path) && !exists(&part_path(path))))
+        !self.claimed.contains(path) && (self.overwrite || (!exists(path) && !exists(&part_path(path))))
     }
 
     /// Claim exactly `path` (for `-O`, `-c`, `out=`); false if this run already uses it.

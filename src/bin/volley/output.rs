@@ -89,21 +89,12 @@ pub fn secs(d: Duration) -> String {
 
 /// `[*] saving URL to PATH`
 pub fn saving_line(url: &str, path: &str) -> String {
-    format!(
-        "[*] saving {} to {}",
-        escape_control(url),
-        escape_control(path)
-    )
+    format!("[*] saving {} to {}", escape_control(url), escape_control(path))
 }
 
 /// `[+] URL -> PATH (BYTES in SECS)`
 pub fn done_line(url: &str, path: &str, bytes: u64, elapsed: Duration) -> String {
-    format!(
-        "[+] {} -> {} ({bytes} in {})",
-        escape_control(url),
-        escape_control(path),
-        secs(elapsed)
-    )
+    format!("[+] {} -> {} ({bytes} in {})", escape_control(url), escape_control(path), secs(elapsed))
 }
 
 /// `[-] URL: ERROR`
@@ -128,11 +119,7 @@ pub fn request_head(method: &str, url: &Url, headers: &volley::Headers) -> Strin
         target.push('?');
         target.push_str(q);
     }
-    let mut out = format!(
-        "> {} {} HTTP/1.1\n",
-        escape_control(method),
-        escape_control(&target)
-    );
+    let mut out = format!("> {} {} HTTP/1.1\n", escape_control(method), escape_control(&target));
     let host = match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_string(),
@@ -162,12 +149,7 @@ pub fn response_head(resp: &volley::Response) -> String {
 fn push_headers(out: &mut String, mark: char, headers: &volley::Headers) {
     for (name, value) in headers.iter() {
         let value = String::from_utf8_lossy(value);
-        let _ = writeln!(
-            out,
-            "{mark} {}: {}",
-            escape_control(name),
-            escape_control(&value)
-        );
+        let _ = writeln!(out, "{mark} {}: {}", escape_control(name), escape_control(&value));
     }
 }
 
@@ -223,13 +205,7 @@ impl<W: Write> Printer<W> {
     }
 
     /// The final summary (printed even with -q).
-    pub fn summary(
-        &mut self,
-        ok: u64,
-        failed: u64,
-        bytes: u64,
-        elapsed: Duration,
-    ) -> io::Result<()> {
+    pub fn summary(&mut self, ok: u64, failed: u64, bytes: u64, elapsed: Duration) -> io::Result<()> {
         self.line(&summary_line(ok, failed, bytes, elapsed))?;
         self.out.flush()
     }

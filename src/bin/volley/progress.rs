@@ -105,14 +105,7 @@ impl ProgressState {
 
     /// Download `id` started, saving as `name`, with `total` bytes if known.
     pub fn start(&mut self, id: u64, name: &str, total: Option<u64>) {
-        self.active.insert(
-            id,
-            Active {
-                name: escape_control(name),
-                done: 0,
-                total,
-            },
-        );
+        self.active.insert(id, Active { name: escape_control(name), done: 0, total });
     }
 
     /// The size of download `id` became known (from its response head).
@@ -154,11 +147,8 @@ impl ProgressState {
         if left == 0 {
             return Some(Duration::ZERO);
         }
-        let sizes: Option<u64> = self
-            .active
-            .values()
-            .map(|a| a.total.map(|t| t.saturating_sub(a.done)))
-            .sum();
+        let sizes: Option<u64> =
+            self.active.values().map(|a| a.total.map(|t| t.saturating_sub(a.done))).sum();
         if let (Some(rest), Some(rate)) = (sizes, self.rate.rate()) {
             if left == self.active.len() as u64 && rate > 0.0 {
                 return Duration::try_from_secs_f64(rest as f64 / rate).ok();
@@ -198,10 +188,7 @@ impl ProgressState {
     pub fn active_lines(&self, max: usize) -> Vec<String> {
         let mut list: Vec<&Active> = self.active.values().collect();
         list.sort_by(|a, b| {
-            b.total
-                .unwrap_or(b.done)
-                .cmp(&a.total.unwrap_or(a.done))
-                .then_with(|| a.name.cmp(&b.name))
+            b.total.unwrap_or(b.done).cmp(&a.total.unwrap_or(a.done)).then_with(|| a.name.cmp(&b.name))
         });
         list.iter()
             .take(max)
@@ -270,21 +257,12 @@ impl Progress {
     fn with_target(target: ProgressDrawTarget, started: Instant) -> Progress {
         let multi = MultiProgress::with_draw_target(target);
         let overall = multi.add(ProgressBar::no_length().with_style(line_style()));
-        Progress {
-            multi,
-            overall,
-            lines: Vec::new(),
-            last_draw: None,
-            state: ProgressState::new(started),
-        }
+        Progress { multi, overall, lines: Vec::new(), last_draw: None, state: ProgressState::new(started) }
     }
 
     /// Update the lines from the state, unless the last redraw was < 100 ms ago.
     pub fn tick(&mut self, now: Instant) {
-        if self
-            .last_draw
-            .is_some_and(|t| now.saturating_duration_since(t) < REDRAW_EVERY)
-        {
+        if self.last_draw.is_some_and(|t| now.saturating_duration_since(t) < REDRAW_EVERY) {
             return;
         }
         self.last_draw = Some(now);
@@ -292,10 +270,7 @@ impl Progress {
         self.overall.set_message(self.state.overall_line(now));
         let texts = self.state.active_lines(ACTIVE_LINES);
         while self.lines.len() < texts.len() {
-            self.lines.push(
-                self.multi
-                    .add(ProgressBar::no_length().with_style(line_style())),
-            );
+            self.lines.push(self.multi.add(ProgressBar::no_length().with_style(line_style())));
         }
         while self.lines.len() > texts.len() {
             if let Some(bar) = self.lines.pop() {

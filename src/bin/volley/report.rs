@@ -93,23 +93,14 @@ pub struct ReportError {
 impl ReportError {
     /// From a library error (its message without the URL, which the record has).
     pub fn from_error(err: &volley::Error) -> ReportError {
-        ReportError {
-            kind: ErrorClass::from_kind(err.kind()),
-            message: err.message().to_string(),
-        }
+        ReportError { kind: ErrorClass::from_kind(err.kind()), message: err.message().to_string() }
     }
 
     /// An error status from the server.
     pub fn http(status: u16, reason: &str) -> ReportError {
-        let message = if reason.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            format!("HTTP {status} {reason}")
-        };
-        ReportError {
-            kind: ErrorClass::Http,
-            message,
-        }
+        let message =
+            if reason.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status} {reason}") };
+        ReportError { kind: ErrorClass::Http, message }
     }
 }
 
@@ -147,8 +138,7 @@ impl ReportWriter {
         if path == "-" {
             return Ok(ReportWriter::new(Box::new(io::stdout())));
         }
-        let file =
-            File::create(path).map_err(|e| format!("cannot create report file {path:?}: {e}"))?;
+        let file = File::create(path).map_err(|e| format!("cannot create report file {path:?}: {e}"))?;
         Ok(ReportWriter::new(Box::new(BufWriter::new(file))))
     }
 

@@ -52,26 +52,16 @@ pub fn parse_content_range(value: &str) -> Option<ContentRange> {
         s.parse().ok()
     };
     if range == "*" {
-        return Some(ContentRange::Unsatisfied {
-            complete: num(complete)?,
-        });
+        return Some(ContentRange::Unsatisfied { complete: num(complete)? });
     }
     let (first, last) = range.split_once('-')?;
     let (first, last) = (num(first)?, num(last)?);
-    let complete = if complete == "*" {
-        None
-    } else {
-        Some(num(complete)?)
-    };
+    let complete = if complete == "*" { None } else { Some(num(complete)?) };
     // §14.4: invalid if last < first, or if last >= complete length.
     if last < first || complete.is_some_and(|c| last >= c) {
         return None;
     }
-    Some(ContentRange::Bytes {
-        first,
-        last,
-        complete,
-    })
+    Some(ContentRange::Bytes { first, last, complete })
 }
 
 /// What to do with the response to a resumed request.
@@ -108,9 +98,7 @@ pub fn decide(offset: u64, status: u16, content_range: Option<&str>) -> Decision
         },
         200 => Decision::Truncate,
         416 => match cr {
-            Some(ContentRange::Unsatisfied { complete }) if complete == offset => {
-                Decision::Complete
-            }
+            Some(ContentRange::Unsatisfied { complete }) if complete == offset => Decision::Complete,
             _ => Decision::Refetch,
         },
         _ => Decision::NotRange,
@@ -119,15 +107,9 @@ pub fn decide(offset: u64, status: u16, content_range: Option<&str>) -> Decision
 
 /// The total size to show for a resumed download: the complete length from a 206's
 /// `Content-Range`, or `offset + Content-Length`.
-pub fn total_size(
-    offset: u64,
-    content_range: Option<&str>,
-    content_length: Option<u64>,
-) -> Option<u64> {
+pub fn total_size(offset: u64, content_range: Option<&str>, content_length: Option<u64>) -> Option<u64> {
     match content_range.and_then(parse_content_range) {
-        Some(ContentRange::Bytes {
-            complete: Some(c), ..
-        }) => Some(c),
+        Some(ContentRange::Bytes { complete: Some(c), .. }) => Some(c),
         _ => content_length.and_then(|l| offset.checked_add(l)),
     }
 }
@@ -138,23 +120,11 @@ mod tests {
 
     #[test]
     fn content_range_parsing() {
-        let b = |first, last, complete| {
-            Some(ContentRange::Bytes {
-                first,
-                last,
-                complete,
-            })
-        };
-        assert_eq!(
-            parse_content_range("bytes 21010-47021/47022"),
-            b(21010, 47021, Some(47022))
-        );
+        let b = |first, last, complete| Some(ContentRange::Bytes { first, last, complete });
+        assert_eq!(parse_content_range("bytes 21010-47021/47022"), b(21010, 47021, Some(47022)));
         assert_eq!(parse_content_range("BYTES 0-0/*"), b(0, 0, None));
         assert_eq!(parse_content_range(" bytes  5-9/10 "), b(5, 9, Some(10)));
-        assert_eq!(
-            parse_content_range("bytes */47022"),
-            Some(ContentRange::Unsatisfied { complete: 47022 })
-        );
+        assert_eq!(parse_content_range("bytes */47022"), Some(ContentRange::Unsatisfied { complete: 47022 }));
         for bad in [
             "",
             "bytes",
@@ -175,42 +145,24 @@ mod tests {
     #[test]
     fn decisions() {
         assert_eq!(range_header(1000), "bytes=1000-");
-        assert_eq!(
-            decide(100, 206, Some("bytes 100-199/200")),
-            Decision::Append
-        );
+        assert_eq!(decide(100, 206, Some("bytes 100-199/200")), Decision::Append);
         assert_eq!(decide(100, 200, None), Decision::Truncate);
         assert_eq!(decide(200, 416, Some("bytes */200")), Decision::Complete);
         assert_eq!(decide(300, 416, Some("bytes */200")), Decision::Refetch);
         assert_eq!(decide(300, 416, None), Decision::Refetch);
         assert_eq!(decide(100, 404, None), Decision::NotRange);
-        let Decision::Fail(m) = decide(100, 206, Some("bytes 0-199/200")) else {
-            panic!()
-        };
-        assert!(
-            m.contains("resume at byte 100") && m.contains("from byte 0"),
-            "{m}"
-        );
-        let Decision::Fail(m) = decide(100, 206, None) else {
-            panic!()
-        };
+        let Decision::Fail(m) = decide(100, 206, Some("bytes 0-199/200")) else { panic!() };
+        assert!(m.contains("resume at byte 100") && m.contains("from byte 0"), "{m}");
+        let Decision::Fail(m) = decide(100, 206, None) else { panic!() };
         assert!(m.contains("without Content-Range"));
-        let Decision::Fail(m) = decide(100, 206, Some("bytes x")) else {
-            panic!()
-        };
+        let Decision::Fail(m) = decide(100, 206, Some("bytes x")) else { panic!() };
         assert!(m.contains("invalid Content-Range \"bytes x\""));
     }
 
     #[test]
     fn sizes() {
-        assert_eq!(
-            total_size(100, Some("bytes 100-199/200"), Some(100)),
-            Some(200)
-        );
-        assert_eq!(
-            total_size(100, Some("bytes 100-199/*"), Some(100)),
-            Some(200)
-        );
+        assert_eq!(total_size(100, Some("bytes 100-199/200"), Some(100)), Some(200));
+        assert_eq!(total_size(100, Some("bytes 100-199/*"), Some(100)), Some(200));
         assert_eq!(total_size(100, None, Some(50)), Some(150));
         assert_eq!(total_size(100, None, None), None);
         assert_eq!(total_size(u64::MAX, None, Some(1)), None);

@@ -21,17 +21,12 @@ pub struct Shard {
 impl Shard {
     /// Parse `K/N` (e.g. `2/8`); the error names what is wrong.
     pub fn parse(s: &str) -> Result<Shard, String> {
-        let (k, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("invalid shard {s:?}: expected K/N, e.g. 1/4"))?;
-        let k: u32 = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid shard {s:?}: K {k:?} is not a whole number"))?;
-        let n: u32 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid shard {s:?}: N {n:?} is not a whole number"))?;
+        let (k, n) =
+            s.split_once('/').ok_or_else(|| format!("invalid shard {s:?}: expected K/N, e.g. 1/4"))?;
+        let k: u32 =
+            k.trim().parse().map_err(|_| format!("invalid shard {s:?}: K {k:?} is not a whole number"))?;
+        let n: u32 =
+            n.trim().parse().map_err(|_| format!("invalid shard {s:?}: N {n:?} is not a whole number"))?;
         if n == 0 {
             return Err(format!("invalid shard {s:?}: N must be at least 1"));
         }

@@ -59,11 +59,7 @@ pub struct PartFile {
 
 impl PartFile {
     /// Start a fresh download of `dest` (its directory is created if needed).
-    pub fn create(
-        dest: &Path,
-        overwrite: bool,
-        expected: Option<[u8; 32]>,
-    ) -> Result<PartFile, SinkError> {
+    pub fn create(dest: &Path, overwrite: bool, expected: Option<[u8; 32]>) -> Result<PartFile, SinkError> {
         let part = part_path(dest);
         make_parent(dest)?;
         let mut opts = OpenOptions::new();
@@ -74,22 +70,11 @@ impl PartFile {
             opts.create_new(true);
         }
         let file = opts.open(&part).map_err(|e| io_err("create", &part, &e))?;
-        Ok(PartFile::new(
-            dest,
-            part,
-            file,
-            0,
-            overwrite,
-            expected.map(|x| (Sha256Stream::new(), x)),
-        ))
+        Ok(PartFile::new(dest, part, file, 0, overwrite, expected.map(|x| (Sha256Stream::new(), x))))
     }
 
     /// Continue a download of `dest` from its `.part` (created empty if missing).
-    pub fn resume(
-        dest: &Path,
-        overwrite: bool,
-        expected: Option<[u8; 32]>,
-    ) -> Result<PartFile, SinkError> {
+    pub fn resume(dest: &Path, overwrite: bool, expected: Option<[u8; 32]>) -> Result<PartFile, SinkError> {
         let part = part_path(dest);
         make_parent(dest)?;
         let mut file = OpenOptions::new()
@@ -101,10 +86,7 @@ impl PartFile {
         let mut hasher = expected.map(|x| (Sha256Stream::new(), x));
         let len = match &mut hasher {
             Some((h, _)) => hash_all(&mut file, h).map_err(|e| io_err("read", &part, &e))?,
-            None => file
-                .metadata()
-                .map_err(|e| io_err("read", &part, &e))?
-                .len(),
+            None => file.metadata().map_err(|e| io_err("read", &part, &e))?.len(),
         };
         Ok(PartFile::new(dest, part, file, len, overwrite, hasher))
     }
@@ -144,9 +126,7 @@ impl PartFile {
 
     /// Append body bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<(), SinkError> {
-        self.file
-            .write_all(data)
-            .map_err(|e| io_err("write", &self.part, &e))?;
+        self.file.write_all(data).map_err(|e| io_err("write", &self.part, &e))?;
         self.len += data.len() as u64;
         if let Some((h, _)) = &mut self.hasher {
             h.update(data);
@@ -171,9 +151,7 @@ impl PartFile {
 
     /// The download is complete: verify the checksum and move the file to its name.
     pub fn finish(mut self) -> Result<PathBuf, SinkError> {
-        self.file
-            .flush()
-            .map_err(|e| io_err("write", &self.part, &e))?;
+        self.file.flush().map_err(|e| io_err("write", &self.part, &e))?;
         if let Some((h, expected)) = self.hasher.take() {
             if let Err(m) = h.verify(&expected) {
                 // A wrong file is not worth resuming: remove it.

@@ -63,10 +63,7 @@ impl fmt::Display for SourceError {
 
 impl From<InputError> for SourceError {
     fn from(e: InputError) -> SourceError {
-        SourceError {
-            origin: Origin::Line(e.line),
-            message: e.message,
-        }
+        SourceError { origin: Origin::Line(e.line), message: e.message }
     }
 }
 
@@ -119,11 +116,7 @@ impl Sources {
     /// progress total when there is no input file.
     pub fn args_total(urls: &[String], glob: bool) -> Option<u64> {
         urls.iter().try_fold(0u64, |acc, u| {
-            let n = if glob {
-                Glob::parse(u).ok()?.count()
-            } else {
-                1
-            };
+            let n = if glob { Glob::parse(u).ok()?.count() } else { 1 };
             acc.checked_add(n)
         })
     }
@@ -141,12 +134,7 @@ impl Sources {
     /// The next pattern to expand, or an input error, or `None` at the end.
     fn next_pattern(&mut self) -> Option<Result<(Expansion, Job), SourceError>> {
         if let Some((n, g)) = self.args.next() {
-            let job = Job {
-                url: String::new(),
-                out: None,
-                checksum: None,
-                origin: Origin::Arg(n),
-            };
+            let job = Job { url: String::new(), out: None, checksum: None, origin: Origin::Arg(n) };
             return Some(Ok((g.into_iter(), job)));
         }
         let item = match self.input.as_mut()?.next()? {
@@ -158,22 +146,12 @@ impl Sources {
         let glob = if self.glob {
             match Glob::parse(&item.url) {
                 Ok(g) => g,
-                Err(e) => {
-                    return Some(Err(SourceError {
-                        origin,
-                        message: e.to_string(),
-                    }))
-                }
+                Err(e) => return Some(Err(SourceError { origin, message: e.to_string() })),
             }
         } else {
             Glob::literal(&item.url)
         };
-        let job = Job {
-            url: String::new(),
-            out: item.out,
-            checksum: item.checksum,
-            origin,
-        };
+        let job = Job { url: String::new(), out: item.out, checksum: item.checksum, origin };
         Some(Ok((glob.into_iter(), job)))
     }
 }
@@ -199,10 +177,7 @@ impl Iterator for Sources {
                             continue;
                         }
                         self.yielded += 1;
-                        return Some(Ok(Job {
-                            url,
-                            ..template.clone()
-                        }));
+                        return Some(Ok(Job { url, ..template.clone() }));
                     }
                     None => self.current = None,
                 }

@@ -20,10 +20,7 @@ const NEG_TTL_MAX: Duration = Duration::from_secs(30);
 /// literal removed. A trailing dot is kept: `a.` and `a` search differently.
 pub(crate) fn normalize(host: &str) -> String {
     let h = host.trim();
-    let h = h
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(h);
+    let h = h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(h);
     h.to_ascii_lowercase()
 }
 
@@ -39,10 +36,7 @@ pub(crate) fn local_answer(host: &str, hosts: &Hosts) -> Option<Vec<IpAddr>> {
         return Some(addrs.to_vec());
     }
     if bare == "localhost" || bare.ends_with(".localhost") {
-        return Some(vec![
-            IpAddr::V6(Ipv6Addr::LOCALHOST),
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-        ]);
+        return Some(vec![IpAddr::V6(Ipv6Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::LOCALHOST)]);
     }
     None
 }
@@ -75,13 +69,7 @@ pub(crate) struct Cache {
 
 impl Cache {
     pub(crate) fn new(capacity: usize, max_ttl: Duration) -> Cache {
-        Cache {
-            entries: HashMap::new(),
-            order: BTreeMap::new(),
-            next_seq: 0,
-            capacity,
-            max_ttl,
-        }
+        Cache { entries: HashMap::new(), order: BTreeMap::new(), next_seq: 0, capacity, max_ttl }
     }
 
     #[cfg(test)]
@@ -103,13 +91,7 @@ impl Cache {
 
     /// Caches addresses for `ttl` seconds, capped by `max_ttl`. A TTL of 0 means "do not
     /// cache" (RFC 1035 §3.2.1).
-    pub(crate) fn insert_positive(
-        &mut self,
-        name: &str,
-        addrs: Vec<IpAddr>,
-        ttl: u32,
-        now: Instant,
-    ) {
+    pub(crate) fn insert_positive(&mut self, name: &str, addrs: Vec<IpAddr>, ttl: u32, now: Instant) {
         let life = Duration::from_secs(u64::from(ttl)).min(self.max_ttl);
         if !life.is_zero() {
             self.insert(name, Cached::Addresses(addrs), now + life);
@@ -125,9 +107,8 @@ impl Cache {
         neg_ttl: Option<u32>,
         now: Instant,
     ) {
-        let life = neg_ttl.map_or(NEG_TTL_MIN, |t| {
-            Duration::from_secs(u64::from(t)).clamp(NEG_TTL_MIN, NEG_TTL_MAX)
-        });
+        let life = neg_ttl
+            .map_or(NEG_TTL_MIN, |t| Duration::from_secs(u64::from(t)).clamp(NEG_TTL_MIN, NEG_TTL_MAX));
         self.insert(name, Cached::Negative(failure, message), now + life);
     }
 
@@ -147,14 +128,7 @@ impl Cache {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.order.insert(seq, name.to_string());
-        self.entries.insert(
-            name.to_string(),
-            Entry {
-                value,
-                expires,
-                seq,
-            },
-        );
+        self.entries.insert(name.to_string(), Entry { value, expires, seq });
     }
 }
 
@@ -170,26 +144,11 @@ mod tests {
     #[test]
     fn literals_localhost_and_hosts() {
         let hosts = parse_hosts("192.0.2.7 intranet\n10.9.9.9 localhost\n", &mut Vec::new());
-        assert_eq!(
-            local_answer(&normalize("[::1]"), &hosts),
-            Some(vec![ip("::1")])
-        );
-        assert_eq!(
-            local_answer("192.0.2.1", &hosts),
-            Some(vec![ip("192.0.2.1")])
-        );
-        assert_eq!(
-            local_answer("intranet.", &hosts),
-            Some(vec![ip("192.0.2.7")])
-        );
-        assert_eq!(
-            local_answer("localhost", &hosts),
-            Some(vec![ip("10.9.9.9")])
-        );
-        assert_eq!(
-            local_answer("a.localhost", &hosts).map(|v| v.len()),
-            Some(2)
-        );
+        assert_eq!(local_answer(&normalize("[::1]"), &hosts), Some(vec![ip("::1")]));
+        assert_eq!(local_answer("192.0.2.1", &hosts), Some(vec![ip("192.0.2.1")]));
+        assert_eq!(local_answer("intranet.", &hosts), Some(vec![ip("192.0.2.7")]));
+        assert_eq!(local_answer("localhost", &hosts), Some(vec![ip("10.9.9.9")]));
+        assert_eq!(local_answer("a.localhost", &hosts).map(|v| v.len()), Some(2));
         assert_eq!(local_answer("example.com", &hosts), None);
         assert_eq!(normalize(" WWW.Example.COM. "), "www.example.com.");
     }
@@ -210,13 +169,7 @@ mod tests {
     fn negative_clamped() {
         let t0 = Instant::now();
         let mut c = Cache::new(10, DEFAULT_MAX_TTL);
-        c.insert_negative(
-            "nx",
-            DnsFailure::NxDomain,
-            "nx: NXDOMAIN".into(),
-            Some(3600),
-            t0,
-        );
+        c.insert_negative("nx", DnsFailure::NxDomain, "nx: NXDOMAIN".into(), Some(3600), t0);
         c.insert_negative("n2", DnsFailure::NxDomain, "n2".into(), None, t0);
         assert!(matches!(
             c.get("nx", t0 + Duration::from_secs(29)),
@@ -236,10 +189,7 @@ mod tests {
         c.insert_positive("a", vec![ip("192.0.2.3")], 60, t0); // refresh: a is now newest
         c.insert_positive("c", vec![ip("192.0.2.4")], 60, t0);
         assert!(c.get("b", t0).is_none());
-        assert_eq!(
-            c.get("a", t0),
-            Some(Cached::Addresses(vec![ip("192.0.2.3")]))
-        );
+        assert_eq!(c.get("a", t0), Some(Cached::Addresses(vec![ip("192.0.2.3")])));
         assert!(c.get("c", t0).is_some());
         assert_eq!(c.len(), 2);
     }

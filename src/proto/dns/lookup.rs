@@ -160,10 +160,7 @@ impl Lookup {
             .iter()
             .filter_map(|c| Name::from_text(c).ok())
             .collect();
-        let pending = || Family {
-            qtype: QType::A,
-            state: FamilyState::Done(Answer::NoData(None)),
-        };
+        let pending = || Family { qtype: QType::A, state: FamilyState::Done(Answer::NoData(None)) };
         let mut lookup = Lookup {
             host: host.to_string(),
             candidates,
@@ -219,9 +216,7 @@ impl Lookup {
 
     /// Whether answers for `tag` are still wanted; sockets of dead tags can be closed.
     pub(crate) fn is_live(&self, tag: QueryTag) -> bool {
-        self.fams
-            .iter()
-            .any(|f| matches!(&f.state, FamilyState::Asking(q) if q.tag == tag))
+        self.fams.iter().any(|f| matches!(&f.state, FamilyState::Asking(q) if q.tag == tag))
     }
 
     /// Answers dropped as spoofed or stale since the last call.
@@ -238,9 +233,7 @@ impl Lookup {
             FamilyState::Asking(q) => Some(q.deadline),
             FamilyState::Done(_) => None,
         });
-        query_deadlines
-            .chain(self.first_positive.map(|t| t + RESOLUTION_DELAY))
-            .min()
+        query_deadlines.chain(self.first_positive.map(|t| t + RESOLUTION_DELAY)).min()
     }
 
     /// Fires every deadline at or before `now`.
@@ -248,10 +241,7 @@ impl Lookup {
         if self.finished {
             return;
         }
-        if self
-            .first_positive
-            .is_some_and(|t| t + RESOLUTION_DELAY <= now)
-        {
+        if self.first_positive.is_some_and(|t| t + RESOLUTION_DELAY <= now) {
             self.finish_with_addresses();
             return;
         }
@@ -326,10 +316,8 @@ impl Lookup {
         now: Instant,
         ids: &mut dyn IdSource,
     ) {
-        let Some(i) = self
-            .fams
-            .iter()
-            .position(|f| matches!(&f.state, FamilyState::Asking(q) if q.tag == tag))
+        let Some(i) =
+            self.fams.iter().position(|f| matches!(&f.state, FamilyState::Asking(q) if q.tag == tag))
         else {
             return;
         };
@@ -338,7 +326,9 @@ impl Lookup {
     }
 
     fn asking(&self, tag: QueryTag, transport: Transport) -> Option<usize> {
-        self.fams.iter().position(|f| matches!(&f.state, FamilyState::Asking(q) if q.tag == tag && q.transport == transport))
+        self.fams.iter().position(
+            |f| matches!(&f.state, FamilyState::Asking(q) if q.tag == tag && q.transport == transport),
+        )
     }
 
     fn start_candidate(&mut self, now: Instant, ids: &mut dyn IdSource) {
@@ -386,12 +376,7 @@ impl Lookup {
                 framed
             }
         };
-        self.outbox.push_back(Transmit {
-            tag: q.tag,
-            server: q.server,
-            transport: q.transport,
-            bytes,
-        });
+        self.outbox.push_back(Transmit { tag: q.tag, server: q.server, transport: q.transport, bytes });
         self.fams[i].state = FamilyState::Asking(q);
     }
 
@@ -404,9 +389,8 @@ impl Lookup {
         let name = &self.candidates[self.cand];
         // RFC 5452 §9.1: same ID, a response, a standard query, the same question.
         let genuine = wire::parse_header(data).is_ok_and(|h| h.id == id && h.qr && h.opcode == 0)
-            && wire::parse_question(data).is_ok_and(|qn| {
-                qn.name == *name && qn.qtype == qtype.code() && qn.qclass == CLASS_IN
-            });
+            && wire::parse_question(data)
+                .is_ok_and(|qn| qn.name == *name && qn.qtype == qtype.code() && qn.qclass == CLASS_IN);
         if !genuine {
             self.spoofed += 1;
             if transport == Transport::Tcp {
@@ -424,9 +408,7 @@ impl Lookup {
         }
         let msg = match wire::parse(data) {
             Ok(msg) => msg,
-            Err(_)
-                if transport == Transport::Udp && wire::parse_header(data).is_ok_and(|h| h.tc) =>
-            {
+            Err(_) if transport == Transport::Udp && wire::parse_header(data).is_ok_and(|h| h.tc) => {
                 return self.retry_over_tcp(i, now);
             }
             Err(e) => {
@@ -566,17 +548,10 @@ impl Lookup {
         if positive {
             return self.finish_with_addresses();
         }
-        if let Some(Answer::Failed(kind, message)) = done
-            .iter()
-            .flatten()
-            .find(|a| matches!(a, Answer::Failed(..)))
+        if let Some(Answer::Failed(kind, message)) =
+            done.iter().flatten().find(|a| matches!(a, Answer::Failed(..)))
         {
-            let failure = Failure {
-                kind: *kind,
-                message: message.clone(),
-                cacheable: false,
-                neg_ttl: None,
-            };
+            let failure = Failure { kind: *kind, message: message.clone(), cacheable: false, neg_ttl: None };
             return self.finish(Err(failure));
         }
         // Both NXDOMAIN or NODATA: remember, and try the next candidate.
@@ -599,11 +574,7 @@ impl Lookup {
             return self.start_candidate(now, ids);
         }
         let tried: Vec<&str> = self.candidates.iter().map(|n| n.0.as_str()).collect();
-        let tried = if tried.len() > 1 {
-            format!(" (tried {})", tried.join(", "))
-        } else {
-            String::new()
-        };
+        let tried = if tried.len() > 1 { format!(" (tried {})", tried.join(", ")) } else { String::new() };
         let failure = if self.saw_nodata {
             Failure {
                 kind: DnsFailure::NoAddress,
@@ -632,17 +603,11 @@ impl Lookup {
                 ttl = ttl.min(*t);
             }
         }
-        let complete = self
-            .fams
-            .iter()
-            .all(|f| matches!(f.state, FamilyState::Done(_)));
+        let complete = self.fams.iter().all(|f| matches!(f.state, FamilyState::Done(_)));
         // A result cut short by the resolution delay is not cached (TTL 0): the next
         // lookup should see both families.
         let ttl = if complete { ttl } else { 0 };
-        self.finish(Ok(Resolved {
-            addrs: crate::proto::happy::interleave(addrs),
-            ttl,
-        }));
+        self.finish(Ok(Resolved { addrs: crate::proto::happy::interleave(addrs), ttl }));
     }
 
     fn finish(&mut self, result: Result<Resolved, Failure>) {

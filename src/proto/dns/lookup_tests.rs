@@ -49,8 +49,7 @@ impl Harness {
     }
 
     fn udp(&mut self, t: &Transmit, bytes: &[u8]) {
-        self.lookup
-            .handle_datagram(t.tag, t.server, bytes, self.now, &mut self.ids);
+        self.lookup.handle_datagram(t.tag, t.server, bytes, self.now, &mut self.ids);
     }
 
     fn advance(&mut self, by: Duration) {
@@ -83,30 +82,15 @@ fn aaaa(name: &'static str, ip: &str) -> Rr {
 
 fn answer_for(t: &Transmit, a_rrs: &[Rr], aaaa_rrs: &[Rr]) -> Vec<u8> {
     let (_, qtype) = question(&t.bytes);
-    response(
-        &t.bytes,
-        0,
-        false,
-        if qtype == TYPE_A { a_rrs } else { aaaa_rrs },
-        &[],
-    )
+    response(&t.bytes, 0, false, if qtype == TYPE_A { a_rrs } else { aaaa_rrs }, &[])
 }
 
 #[test]
 fn candidate_order_follows_glibc() {
     let search = vec!["a.example".to_string(), "b.example".to_string()];
-    assert_eq!(
-        candidates("www", &search, 1),
-        ["www.a.example", "www.b.example", "www"]
-    );
-    assert_eq!(
-        candidates("www.x", &search, 1),
-        ["www.x", "www.x.a.example", "www.x.b.example"]
-    );
-    assert_eq!(
-        candidates("www.x", &search, 2),
-        ["www.x.a.example", "www.x.b.example", "www.x"]
-    );
+    assert_eq!(candidates("www", &search, 1), ["www.a.example", "www.b.example", "www"]);
+    assert_eq!(candidates("www.x", &search, 1), ["www.x", "www.x.a.example", "www.x.b.example"]);
+    assert_eq!(candidates("www.x", &search, 2), ["www.x.a.example", "www.x.b.example", "www.x"]);
     assert_eq!(candidates("www.x.", &search, 1), ["www.x."]);
     assert_eq!(candidates("www", &[], 1), ["www"]);
 }
@@ -116,27 +100,15 @@ fn both_families_answered() {
     let mut h = Harness::new("example.com", &conf(&[], 1));
     let ts = h.transmits();
     assert_eq!(ts.len(), 2);
-    assert!(ts
-        .iter()
-        .all(|t| t.server == sa(S1) && t.transport == Transport::Udp));
+    assert!(ts.iter().all(|t| t.server == sa(S1) && t.transport == Transport::Udp));
     let qtypes: Vec<u16> = ts.iter().map(|t| question(&t.bytes).1).collect();
     assert_eq!(qtypes, [TYPE_AAAA, TYPE_A]);
     for t in &ts {
-        let r = answer_for(
-            t,
-            &[a("example.com", "192.0.2.1")],
-            &[aaaa("example.com", "2001:db8::1")],
-        );
+        let r = answer_for(t, &[a("example.com", "192.0.2.1")], &[aaaa("example.com", "2001:db8::1")]);
         h.udp(t, &r);
     }
     let r = h.resolved();
-    assert_eq!(
-        r.addrs,
-        vec![
-            "2001:db8::1".parse::<IpAddr>().expect("ip"),
-            "192.0.2.1".parse().expect("ip")
-        ]
-    );
+    assert_eq!(r.addrs, vec!["2001:db8::1".parse::<IpAddr>().expect("ip"), "192.0.2.1".parse().expect("ip")]);
     assert_eq!(r.ttl, 30);
     assert!(h.lookup.is_finished());
     assert_eq!(h.lookup.poll_timeout(), None);
@@ -147,10 +119,7 @@ fn resolution_delay_gives_first_family_after_50ms() {
     let mut h = Harness::new("example.com", &conf(&[], 1));
     let ts = h.transmits();
     let a_query = &ts[1];
-    h.udp(
-        a_query,
-        &answer_for(a_query, &[a("example.com", "192.0.2.1")], &[]),
-    );
+    h.udp(a_query, &answer_for(a_query, &[a("example.com", "192.0.2.1")], &[]));
     assert!(h.lookup.poll_result().is_none());
     assert_eq!(h.lookup.poll_timeout(), Some(h.now + RESOLUTION_DELAY));
     h.advance(Duration::from_millis(49));
@@ -159,10 +128,7 @@ fn resolution_delay_gives_first_family_after_50ms() {
     let r = h.resolved();
     assert_eq!(r.addrs.len(), 1);
     assert_eq!(r.ttl, 0, "partial results are not cached");
-    assert!(
-        !h.lookup.is_live(ts[0].tag),
-        "the AAAA socket can be closed"
-    );
+    assert!(!h.lookup.is_live(ts[0].tag), "the AAAA socket can be closed");
 }
 
 #[test]
@@ -178,10 +144,7 @@ fn nxdomain_moves_to_next_search_candidate() {
         assert_eq!(question(&t.bytes).0, "www.b.example");
         h.udp(t, &answer_for(t, &[a("www.b.example", "192.0.2.9")], &[]));
     }
-    assert_eq!(
-        h.resolved().addrs,
-        vec!["192.0.2.9".parse::<IpAddr>().expect("ip")]
-    );
+    assert_eq!(h.resolved().addrs, vec!["192.0.2.9".parse::<IpAddr>().expect("ip")]);
 }
 
 #[test]
@@ -189,24 +152,12 @@ fn all_candidates_nxdomain_or_nodata() {
     let mut h = Harness::new("www", &conf(&["a.example"], 1));
     for round in 0..2 {
         for t in h.transmits() {
-            h.udp(
-                &t,
-                &response(
-                    &t.bytes,
-                    3,
-                    false,
-                    &[],
-                    &[Rr::Soa("example", 60, 10 + round)],
-                ),
-            );
+            h.udp(&t, &response(&t.bytes, 3, false, &[], &[Rr::Soa("example", 60, 10 + round)]));
         }
     }
     let f = h.failure();
     assert_eq!(f.kind, DnsFailure::NxDomain);
-    assert_eq!(
-        f.message,
-        "www: NXDOMAIN from 10.0.0.1:53 (tried www.a.example, www)"
-    );
+    assert_eq!(f.message, "www: NXDOMAIN from 10.0.0.1:53 (tried www.a.example, www)");
     assert!(f.cacheable);
     assert_eq!(f.neg_ttl, Some(10));
 
@@ -272,12 +223,7 @@ fn timeouts_rotate_through_servers_and_attempts() {
     assert_eq!(now, t0 + Duration::from_secs(8));
     let f = lookup.poll_result().expect("done").expect_err("timeout");
     assert_eq!(f.kind, DnsFailure::Timeout);
-    assert!(
-        f.message
-            .starts_with("example.com: no answer from 10.0.0.1:53, 10.0.0.2:53"),
-        "{}",
-        f.message
-    );
+    assert!(f.message.starts_with("example.com: no answer from 10.0.0.1:53, 10.0.0.2:53"), "{}", f.message);
 }
 
 #[test]
@@ -289,18 +235,12 @@ fn first_server_silent_second_answers() {
     assert!(second.iter().all(|t| t.server == sa(S2)));
     assert!(first.iter().all(|t| !h.lookup.is_live(t.tag)));
     // A late answer on the retired query counts as dropped, not accepted.
-    h.udp(
-        &first[1],
-        &answer_for(&first[1], &[a("example.com", "192.0.2.66")], &[]),
-    );
+    h.udp(&first[1], &answer_for(&first[1], &[a("example.com", "192.0.2.66")], &[]));
     assert_eq!(h.lookup.take_spoofed(), 1);
     for t in &second {
         h.udp(t, &answer_for(t, &[a("example.com", "192.0.2.1")], &[]));
     }
-    assert_eq!(
-        h.resolved().addrs,
-        vec!["192.0.2.1".parse::<IpAddr>().expect("ip")]
-    );
+    assert_eq!(h.resolved().addrs, vec!["192.0.2.1".parse::<IpAddr>().expect("ip")]);
 }
 
 #[test]
@@ -316,10 +256,7 @@ fn truncated_answer_is_retried_over_tcp_one_byte_at_a_time() {
         let len = usize::from(u16::from_be_bytes([t.bytes[0], t.bytes[1]]));
         assert_eq!(len, t.bytes.len() - 2);
         let r = answer_for(
-            &Transmit {
-                bytes: t.bytes[2..].to_vec(),
-                ..t.clone()
-            },
+            &Transmit { bytes: t.bytes[2..].to_vec(), ..t.clone() },
             &[a("big.example", "192.0.2.1")],
             &[aaaa("big.example", "2001:db8::1")],
         );
@@ -338,20 +275,10 @@ fn tcp_closed_early_moves_to_next_server() {
     let ts = h.transmits();
     h.udp(&ts[1], &response(&ts[1].bytes, 0, true, &[], &[]));
     let tcp = h.transmits();
-    h.lookup
-        .handle_tcp_data(tcp[0].tag, &[0, 40, 1, 2], h.now, &mut h.ids);
-    h.lookup.handle_transport_error(
-        tcp[0].tag,
-        DnsFailure::Timeout,
-        "connection closed",
-        h.now,
-        &mut h.ids,
-    );
+    h.lookup.handle_tcp_data(tcp[0].tag, &[0, 40, 1, 2], h.now, &mut h.ids);
+    h.lookup.handle_transport_error(tcp[0].tag, DnsFailure::Timeout, "connection closed", h.now, &mut h.ids);
     let next = h.transmits();
-    assert_eq!(
-        (next[0].server, next[0].transport),
-        (sa(S2), Transport::Udp)
-    );
+    assert_eq!((next[0].server, next[0].transport), (sa(S2), Transport::Udp));
 }
 
 #[test]
@@ -371,13 +298,9 @@ fn spoofed_answers_are_dropped_and_counted() {
         &Name::from_text("evil.example").expect("n"),
         QType::A,
     );
-    h.udp(
-        t,
-        &response(&other, 0, false, &[a("evil.example", "203.0.113.66")], &[]),
-    );
+    h.udp(t, &response(&other, 0, false, &[a("evil.example", "203.0.113.66")], &[]));
     // Wrong source.
-    h.lookup
-        .handle_datagram(t.tag, sa("10.6.6.6:53"), &evil, h.now, &mut h.ids);
+    h.lookup.handle_datagram(t.tag, sa("10.6.6.6:53"), &evil, h.now, &mut h.ids);
     // Not a response (QR clear), and garbage.
     let mut not_response = evil.clone();
     not_response[2] &= 0x7f;
@@ -388,10 +311,7 @@ fn spoofed_answers_are_dropped_and_counted() {
     assert!(h.lookup.is_live(t.tag), "still waiting for the real answer");
     h.udp(t, &good);
     h.udp(&ts[0], &response(&ts[0].bytes, 0, false, &[], &[]));
-    assert_eq!(
-        h.resolved().addrs,
-        vec!["192.0.2.1".parse::<IpAddr>().expect("ip")]
-    );
+    assert_eq!(h.resolved().addrs, vec!["192.0.2.1".parse::<IpAddr>().expect("ip")]);
 }
 
 #[test]

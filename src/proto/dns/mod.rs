@@ -30,11 +30,7 @@ pub(crate) struct SystemIds {
 
 impl SystemIds {
     pub(crate) fn new() -> SystemIds {
-        SystemIds {
-            rng: ring::rand::SystemRandom::new(),
-            pool: [0; 64],
-            used: 64,
-        }
+        SystemIds { rng: ring::rand::SystemRandom::new(), pool: [0; 64], used: 64 }
     }
 }
 
@@ -76,12 +72,7 @@ pub(crate) fn fuzz_entry(data: &[u8]) {
         }
         let _ = (q.qtype, q.qclass);
     }
-    for r in msg
-        .answers
-        .iter()
-        .chain(&msg.authority)
-        .chain(&msg.additional)
-    {
+    for r in msg.answers.iter().chain(&msg.authority).chain(&msg.additional) {
         assert!(r.ttl < 0x8000_0000);
         let _ = (&r.name, r.rtype, r.class, &r.data);
     }
@@ -107,10 +98,7 @@ fn fuzz_feed(data: &[u8]) {
         _ => "example.com.".to_string(),
     };
     let server: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 53));
-    let conf = ResolvConf {
-        nameservers: vec![server],
-        ..ResolvConf::default()
-    };
+    let conf = ResolvConf { nameservers: vec![server], ..ResolvConf::default() };
     let mut ids = Fixed(id);
     let now = Instant::now();
     let mut lookup = Lookup::new(&host, &conf, 0, now, &mut ids);

@@ -48,17 +48,13 @@ impl Default for ResolvConf {
 /// Parses resolv.conf text. Unknown keywords are ignored as glibc does; malformed values
 /// of known ones leave a warning.
 pub(crate) fn parse_resolv_conf(text: &str, warnings: &mut Vec<String>) -> ResolvConf {
-    let mut conf = ResolvConf {
-        nameservers: Vec::new(),
-        ..ResolvConf::default()
-    };
+    let mut conf = ResolvConf { nameservers: Vec::new(), ..ResolvConf::default() };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.split(['#', ';']).next().unwrap_or("");
         let mut words = line.split_whitespace();
         let Some(key) = words.next() else { continue };
-        let warn = |w: &mut Vec<String>, what: &str| {
-            w.push(format!("resolv.conf line {}: {what}: {raw:?}", n + 1))
-        };
+        let warn =
+            |w: &mut Vec<String>, what: &str| w.push(format!("resolv.conf line {}: {what}: {raw:?}", n + 1));
         match key {
             "nameserver" => match words.next().map(|w| w.parse::<IpAddr>()) {
                 Some(Ok(ip)) if conf.nameservers.len() < MAX_NS => {
@@ -82,14 +78,11 @@ pub(crate) fn parse_resolv_conf(text: &str, warnings: &mut Vec<String>) -> Resol
                     match (name, num) {
                         ("ndots", Ok(v)) => conf.ndots = v.min(MAX_NDOTS),
                         ("timeout", Ok(v)) => {
-                            conf.timeout =
-                                Duration::from_secs(u64::from(v.max(1)).min(MAX_TIMEOUT_S))
+                            conf.timeout = Duration::from_secs(u64::from(v.max(1)).min(MAX_TIMEOUT_S))
                         }
                         ("attempts", Ok(v)) => conf.attempts = v.clamp(1, MAX_ATTEMPTS),
                         ("rotate", _) => conf.rotate = true,
-                        ("ndots" | "timeout" | "attempts", Err(_)) => {
-                            warn(warnings, "bad option value")
-                        }
+                        ("ndots" | "timeout" | "attempts", Err(_)) => warn(warnings, "bad option value"),
                         _ => {}
                     }
                 }
@@ -145,10 +138,7 @@ fn read(path: &Path, what: &str, warnings: &mut Vec<String>) -> Option<String> {
     match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) => {
-            warnings.push(format!(
-                "cannot read {what} {}: {e}; using defaults",
-                path.display()
-            ));
+            warnings.push(format!("cannot read {what} {}: {e}; using defaults", path.display()));
             None
         }
     }
@@ -158,19 +148,14 @@ fn read(path: &Path, what: &str, warnings: &mut Vec<String>) -> Option<String> {
 /// `cfg.servers`, when set, replace resolv.conf's name servers.
 pub(crate) fn load(cfg: &DnsConfig) -> (ResolvConf, Hosts, Vec<String>) {
     let mut warnings = Vec::new();
-    let resolv_path = cfg
-        .resolv_conf
-        .as_deref()
-        .unwrap_or(Path::new("/etc/resolv.conf"));
+    let resolv_path = cfg.resolv_conf.as_deref().unwrap_or(Path::new("/etc/resolv.conf"));
     let mut conf = match read(resolv_path, "resolv.conf", &mut warnings) {
         Some(text) => {
             let mut w = Vec::new();
             let conf = parse_resolv_conf(&text, &mut w);
             // With explicit servers, a resolv.conf without name servers is not a problem.
-            warnings.extend(
-                w.into_iter()
-                    .filter(|m| cfg.servers.is_empty() || !m.contains("no name server")),
-            );
+            warnings
+                .extend(w.into_iter().filter(|m| cfg.servers.is_empty() || !m.contains("no name server")));
             conf
         }
         None => ResolvConf::default(),
@@ -200,16 +185,10 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(
             c.nameservers,
-            vec![
-                "10.0.0.1:53".parse().expect("sa"),
-                "[2001:db8::53]:53".parse().expect("sa")
-            ]
+            vec!["10.0.0.1:53".parse().expect("sa"), "[2001:db8::53]:53".parse().expect("sa")]
         );
         assert_eq!(c.search, vec!["corp.example", "lab.example"]);
-        assert_eq!(
-            (c.ndots, c.timeout, c.attempts, c.rotate),
-            (2, Duration::from_secs(3), 4, true)
-        );
+        assert_eq!((c.ndots, c.timeout, c.attempts, c.rotate), (2, Duration::from_secs(3), 4, true));
     }
 
     #[test]
@@ -220,10 +199,7 @@ mod tests {
             &mut w,
         );
         assert_eq!(c.search, vec!["c.example"]);
-        assert_eq!(
-            (c.ndots, c.attempts, c.timeout),
-            (15, 1, Duration::from_secs(30))
-        );
+        assert_eq!((c.ndots, c.attempts, c.timeout), (15, 1, Duration::from_secs(30)));
     }
 
     #[test]
@@ -244,10 +220,7 @@ mod tests {
         );
         assert_eq!(w.len(), 1);
         assert_eq!(h.get("localhost").map(<[IpAddr]>::len), Some(2));
-        assert_eq!(
-            h.get("web.example"),
-            Some(&["192.0.2.5".parse().expect("ip")][..])
-        );
+        assert_eq!(h.get("web.example"), Some(&["192.0.2.5".parse().expect("ip")][..]));
         assert_eq!(h.get("web").map(<[IpAddr]>::len), Some(2));
         assert!(h.get("hidden").is_none());
     }

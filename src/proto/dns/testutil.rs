@@ -14,11 +14,7 @@ pub(crate) enum Rr {
 }
 
 pub(crate) fn name_wire(name: &str, out: &mut Vec<u8>) {
-    for label in name
-        .trim_end_matches('.')
-        .split('.')
-        .filter(|l| !l.is_empty())
-    {
+    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
         out.push(label.len() as u8);
         out.extend_from_slice(label.as_bytes());
     }
@@ -56,13 +52,7 @@ fn write_rr(out: &mut Vec<u8>, r: &Rr) {
 }
 
 /// A response to `query` (same ID and question) with `rcode`, answers and authority.
-pub(crate) fn response(
-    query: &[u8],
-    rcode: u8,
-    tc: bool,
-    answers: &[Rr],
-    authority: &[Rr],
-) -> Vec<u8> {
+pub(crate) fn response(query: &[u8], rcode: u8, tc: bool, answers: &[Rr], authority: &[Rr]) -> Vec<u8> {
     let mut pos = 12;
     wire::read_name(query, &mut pos).expect("test query name");
     let qend = pos + 4;

@@ -90,10 +90,7 @@ impl Name {
             if label.len() > MAX_LABEL {
                 return Err(WireError("label longer than 63 octets"));
             }
-            if !label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
+            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 return Err(WireError("name has characters outside [A-Za-z0-9-_]"));
             }
             wire_len += 1 + label.len();
@@ -190,9 +187,7 @@ pub(crate) struct Message {
 
 /// Reads only the header: enough to check the ID and the TC bit before parsing the rest.
 pub(crate) fn parse_header(buf: &[u8]) -> Result<Header, WireError> {
-    let h = buf
-        .get(..12)
-        .ok_or(WireError("message shorter than the 12-octet header"))?;
+    let h = buf.get(..12).ok_or(WireError("message shorter than the 12-octet header"))?;
     let u16_at = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
     Ok(Header {
         id: u16_at(0),
@@ -223,11 +218,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Message, WireError> {
         let name = read_name(buf, &mut pos)?;
         let qtype = read_u16(buf, &mut pos)?;
         let qclass = read_u16(buf, &mut pos)?;
-        questions.push(Question {
-            name,
-            qtype,
-            qclass,
-        });
+        questions.push(Question { name, qtype, qclass });
     }
     let mut sections = [
         Vec::with_capacity(cap(header.ancount, 11)),
@@ -241,13 +232,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Message, WireError> {
         }
     }
     let [answers, authority, additional] = sections;
-    Ok(Message {
-        header,
-        questions,
-        answers,
-        authority,
-        additional,
-    })
+    Ok(Message { header, questions, answers, authority, additional })
 }
 
 /// Reads the single question of a response (RFC 5452 §9.1: the answer must echo it).
@@ -260,25 +245,17 @@ pub(crate) fn parse_question(buf: &[u8]) -> Result<Question, WireError> {
     let name = read_name(buf, &mut pos)?;
     let qtype = read_u16(buf, &mut pos)?;
     let qclass = read_u16(buf, &mut pos)?;
-    Ok(Question {
-        name,
-        qtype,
-        qclass,
-    })
+    Ok(Question { name, qtype, qclass })
 }
 
 fn read_u16(buf: &[u8], pos: &mut usize) -> Result<u16, WireError> {
-    let b = buf
-        .get(*pos..*pos + 2)
-        .ok_or(WireError("truncated field"))?;
+    let b = buf.get(*pos..*pos + 2).ok_or(WireError("truncated field"))?;
     *pos += 2;
     Ok(u16::from_be_bytes([b[0], b[1]]))
 }
 
 fn read_u32(buf: &[u8], pos: &mut usize) -> Result<u32, WireError> {
-    let b = buf
-        .get(*pos..*pos + 4)
-        .ok_or(WireError("truncated field"))?;
+    let b = buf.get(*pos..*pos + 4).ok_or(WireError("truncated field"))?;
     *pos += 4;
     Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
@@ -289,30 +266,18 @@ fn read_record(buf: &[u8], pos: &mut usize) -> Result<Record, WireError> {
     let class = read_u16(buf, pos)?;
     let raw_ttl = read_u32(buf, pos)?;
     // RFC 2181 §8: a TTL with the most significant bit set is treated as zero.
-    let ttl = if raw_ttl & 0x8000_0000 != 0 {
-        0
-    } else {
-        raw_ttl
-    };
+    let ttl = if raw_ttl & 0x8000_0000 != 0 { 0 } else { raw_ttl };
     let rdlen = read_u16(buf, pos)? as usize;
     let start = *pos;
-    let end = start
-        .checked_add(rdlen)
-        .ok_or(WireError("rdlength overflow"))?;
-    let rdata = buf
-        .get(start..end)
-        .ok_or(WireError("rdata runs past the message end"))?;
+    let end = start.checked_add(rdlen).ok_or(WireError("rdlength overflow"))?;
+    let rdata = buf.get(start..end).ok_or(WireError("rdata runs past the message end"))?;
     let data = match (rtype, class) {
         (TYPE_A, CLASS_IN) => {
-            let b: [u8; 4] = rdata
-                .try_into()
-                .map_err(|_| WireError("A rdlength is not 4"))?;
+            let b: [u8; 4] = rdata.try_into().map_err(|_| WireError("A rdlength is not 4"))?;
             RData::A(Ipv4Addr::from(b))
         }
         (TYPE_AAAA, CLASS_IN) => {
-            let b: [u8; 16] = rdata
-                .try_into()
-                .map_err(|_| WireError("AAAA rdlength is not 16"))?;
+            let b: [u8; 16] = rdata.try_into().map_err(|_| WireError("AAAA rdlength is not 16"))?;
             RData::Aaaa(Ipv6Addr::from(b))
         }
         (TYPE_CNAME, _) => {
@@ -339,13 +304,7 @@ fn read_record(buf: &[u8], pos: &mut usize) -> Result<Record, WireError> {
         _ => RData::Other,
     };
     *pos = end;
-    Ok(Record {
-        name,
-        rtype,
-        class,
-        ttl,
-        data,
-    })
+    Ok(Record { name, rtype, class, ttl, data })
 }
 
 /// Reads a possibly compressed name at `*pos` and advances `*pos` past it (past the first
@@ -360,9 +319,7 @@ pub(crate) fn read_name(buf: &[u8], pos: &mut usize) -> Result<Name, WireError> 
     let mut end_after: Option<usize> = None;
     let mut jumps = 0;
     loop {
-        let len = *buf
-            .get(p)
-            .ok_or(WireError("name runs past the message end"))? as usize;
+        let len = *buf.get(p).ok_or(WireError("name runs past the message end"))? as usize;
         match len & 0xc0 {
             0x00 => {
                 if len == 0 {
@@ -373,9 +330,8 @@ pub(crate) fn read_name(buf: &[u8], pos: &mut usize) -> Result<Name, WireError> 
                 if wire_len > MAX_NAME {
                     return Err(WireError("name longer than 255 octets"));
                 }
-                let label = buf
-                    .get(p + 1..p + 1 + len)
-                    .ok_or(WireError("label runs past the message end"))?;
+                let label =
+                    buf.get(p + 1..p + 1 + len).ok_or(WireError("label runs past the message end"))?;
                 if !out.is_empty() {
                     out.push('.');
                 }
@@ -390,10 +346,7 @@ pub(crate) fn read_name(buf: &[u8], pos: &mut usize) -> Result<Name, WireError> 
                 p += 1 + len;
             }
             0xc0 => {
-                let lo = *buf
-                    .get(p + 1)
-                    .ok_or(WireError("pointer runs past the message end"))?
-                    as usize;
+                let lo = *buf.get(p + 1).ok_or(WireError("pointer runs past the message end"))? as usize;
                 let target = ((len & 0x3f) << 8) | lo;
                 if target >= segment_start {
                     return Err(WireError("compression pointer does not point backwards"));
@@ -447,10 +400,7 @@ pub(crate) fn outcome(msg: &Message, qname: &Name, qtype: QType) -> Outcome {
     let mut current = qname;
     let mut ttl = u32::MAX;
     let mut steps = 0;
-    while let Some(rec) = msg
-        .answers
-        .iter()
-        .find(|r| r.name == *current && matches!(r.data, RData::Cname(_)))
+    while let Some(rec) = msg.answers.iter().find(|r| r.name == *current && matches!(r.data, RData::Cname(_)))
     {
         steps += 1;
         if steps > MAX_CNAME_CHAIN {
@@ -462,11 +412,7 @@ pub(crate) fn outcome(msg: &Message, qname: &Name, qtype: QType) -> Outcome {
         }
     }
     let mut addrs = Vec::new();
-    for rec in msg
-        .answers
-        .iter()
-        .filter(|r| r.name == *current && r.class == CLASS_IN)
-    {
+    for rec in msg.answers.iter().filter(|r| r.name == *current && r.class == CLASS_IN) {
         match (&rec.data, qtype) {
             (RData::A(a), QType::A) => addrs.push(IpAddr::V4(*a)),
             (RData::Aaaa(a), QType::Aaaa) => addrs.push(IpAddr::V6(*a)),

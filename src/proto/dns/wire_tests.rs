@@ -64,17 +64,11 @@ fn cname_loop_is_bad() {
         &q,
         0,
         false,
-        &[
-            Rr::Cname("a.example", 1, "b.example"),
-            Rr::Cname("b.example", 1, "a.example"),
-        ],
+        &[Rr::Cname("a.example", 1, "b.example"), Rr::Cname("b.example", 1, "a.example")],
         &[],
     );
     let m = parse(&r).expect("parse");
-    assert!(matches!(
-        outcome(&m, &Name::from_text("a.example").expect("n"), QType::A),
-        Outcome::Bad(_)
-    ));
+    assert!(matches!(outcome(&m, &Name::from_text("a.example").expect("n"), QType::A), Outcome::Bad(_)));
 }
 
 #[test]
@@ -133,17 +127,8 @@ fn forward_and_out_of_range_pointers_rejected() {
 #[test]
 fn truncations_rejected_everywhere() {
     let q = query("www.example.com", QType::Aaaa);
-    let r = response(
-        &q,
-        0,
-        false,
-        &[Rr::Aaaa(
-            "www.example.com",
-            5,
-            "2001:db8::1".parse().expect("ip"),
-        )],
-        &[],
-    );
+    let r =
+        response(&q, 0, false, &[Rr::Aaaa("www.example.com", 5, "2001:db8::1".parse().expect("ip"))], &[]);
     assert!(parse(&r).is_ok());
     for cut in 0..r.len() {
         hostile(&r[..cut]);
@@ -153,13 +138,7 @@ fn truncations_rejected_everywhere() {
 #[test]
 fn bad_rdlength_rejected() {
     let q = query("a.b", QType::A);
-    let mut r = response(
-        &q,
-        0,
-        false,
-        &[Rr::A("a.b", 5, "192.0.2.1".parse().expect("ip"))],
-        &[],
-    );
+    let mut r = response(&q, 0, false, &[Rr::A("a.b", 5, "192.0.2.1".parse().expect("ip"))], &[]);
     let len = r.len();
     r[len - 5] = 5; // rdlength 5 with 4 octets left
     hostile(&r);
@@ -184,9 +163,7 @@ fn bad_label_types_and_long_names_rejected() {
 
 #[test]
 fn huge_counts_do_not_allocate_or_hang() {
-    let m = [
-        0, 1, 0x81, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    ];
+    let m = [0, 1, 0x81, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
     hostile(&m);
 }
 
@@ -210,10 +187,7 @@ fn corpus_seeds_mean_what_their_names_say() {
         Outcome::Addresses { addrs, ttl } => (addrs, ttl),
         o => panic!("{f}: {o:?}"),
     };
-    assert_eq!(
-        addrs("seed-a-answer", "example.com", QType::A).0,
-        vec![IpAddr::from([192, 0, 2, 1])]
-    );
+    assert_eq!(addrs("seed-a-answer", "example.com", QType::A).0, vec![IpAddr::from([192, 0, 2, 1])]);
     let (v6, ttl) = addrs("seed-aaaa-two", "v6.example", QType::Aaaa);
     assert_eq!((v6.len(), ttl), (2, 30));
     assert_eq!(
@@ -226,19 +200,9 @@ fn corpus_seeds_mean_what_their_names_say() {
         Outcome::NxDomain { neg_ttl: Some(15) }
     );
     assert!(parse_header(&read("seed-truncated-tc")).expect("tc").tc);
-    assert_eq!(
-        parse(&read("seed-servfail")).map(|m| m.header.rcode),
-        Ok(RCODE_SERVFAIL)
-    );
-    assert_eq!(
-        parse(&read("seed-edns-opt")).map(|m| m.additional[0].rtype),
-        Ok(TYPE_OPT)
-    );
-    for bad in [
-        "seed-pointer-loop",
-        "seed-forward-pointer",
-        "seed-bad-rdlength",
-    ] {
+    assert_eq!(parse(&read("seed-servfail")).map(|m| m.header.rcode), Ok(RCODE_SERVFAIL));
+    assert_eq!(parse(&read("seed-edns-opt")).map(|m| m.additional[0].rtype), Ok(TYPE_OPT));
+    for bad in ["seed-pointer-loop", "seed-forward-pointer", "seed-bad-rdlength"] {
         assert!(parse(&read(bad)).is_err(), "{bad}");
     }
 }
@@ -268,12 +232,7 @@ fn mutated_seeds_never_panic() {
             match rand() % 4 {
                 0 if !m.is_empty() => m[at] = rand() as u8,
                 1 => m.truncate(at),
-                2 => m
-                    .splice(
-                        at.min(m.len())..at.min(m.len()),
-                        [0xc0, (rand() % 64) as u8],
-                    )
-                    .for_each(drop),
+                2 => m.splice(at.min(m.len())..at.min(m.len()), [0xc0, (rand() % 64) as u8]).for_each(drop),
                 _ => m.insert(at.min(m.len()), rand() as u8),
             }
         }

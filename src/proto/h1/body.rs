@@ -34,10 +34,7 @@ impl BodyDecoder {
     pub(crate) fn new(framing: Framing) -> Self {
         let kind = match framing {
             Framing::NoBody => Kind::NoBody,
-            Framing::Length(total) => Kind::Length {
-                total,
-                remaining: total,
-            },
+            Framing::Length(total) => Kind::Length { total, remaining: total },
             Framing::Chunked => Kind::Chunked(ChunkedDecoder::new()),
             Framing::CloseDelimited => Kind::Close { closed: false },
         };
@@ -82,10 +79,9 @@ impl BodyDecoder {
     pub(crate) fn finish_on_eof(&mut self) -> Result<(), Error> {
         match &mut self.kind {
             Kind::NoBody => Ok(()),
-            Kind::Length { total, remaining } if *remaining > 0 => Err(Error::protocol(format!(
-                "body cut short: got {} of {total} bytes",
-                *total - *remaining
-            ))),
+            Kind::Length { total, remaining } if *remaining > 0 => {
+                Err(Error::protocol(format!("body cut short: got {} of {total} bytes", *total - *remaining)))
+            }
             Kind::Length { .. } => Ok(()),
             Kind::Chunked(chunked) if chunked.is_done() => Ok(()),
             Kind::Chunked(_) => Err(Error::protocol(format!(

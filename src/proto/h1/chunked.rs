@@ -60,12 +60,7 @@ impl Default for ChunkedDecoder {
 impl ChunkedDecoder {
     /// A decoder at the start of a chunked body.
     pub(crate) fn new() -> Self {
-        ChunkedDecoder {
-            state: State::Size {
-                value: 0,
-                digits: false,
-            },
-        }
+        ChunkedDecoder { state: State::Size { value: 0, digits: false } }
     }
 
     /// Decode from `buf` (the caller's unconsumed bytes). Returns `(consumed, data)`
@@ -93,11 +88,7 @@ impl ChunkedDecoder {
                 // Fits in usize because it is at most `available`.
                 let n = usize::try_from(remaining).map_or(available, |r| r.min(available));
                 let left = remaining - n as u64;
-                self.state = if left == 0 {
-                    State::DataCr
-                } else {
-                    State::Data { remaining: left }
-                };
+                self.state = if left == 0 { State::DataCr } else { State::Data { remaining: left } };
                 return Ok((pos + n, pos..pos + n));
             }
             if self.state == State::Done {
@@ -119,10 +110,7 @@ impl ChunkedDecoder {
                         .checked_mul(16)
                         .and_then(|v| v.checked_add(u64::from(d)))
                         .ok_or_else(|| Error::protocol("chunk size too large"))?;
-                    State::Size {
-                        value,
-                        digits: true,
-                    }
+                    State::Size { value, digits: true }
                 }
                 None if !digits => {
                     return Err(bad("chunk size does not start with a hex digit", b));
@@ -130,10 +118,7 @@ impl ChunkedDecoder {
                 None => match b {
                     b'\r' => State::SizeLf { size: value },
                     b'\n' => return Err(Error::protocol("bare LF in chunk line (CRLF required)")),
-                    b' ' | b'\t' | b';' => State::Ext {
-                        size: value,
-                        len: 1,
-                    },
+                    b' ' | b'\t' | b';' => State::Ext { size: value, len: 1 },
                     _ => return Err(bad("invalid byte after chunk size", b)),
                 },
             },
@@ -159,39 +144,22 @@ impl ChunkedDecoder {
                 _ => return Err(bad("chunk data not followed by CRLF", b)),
             },
             State::DataLf => match b {
-                b'\n' => State::Size {
-                    value: 0,
-                    digits: false,
-                },
+                b'\n' => State::Size { value: 0, digits: false },
                 _ => return Err(bad("chunk data not followed by CRLF", b)),
             },
             State::TrailerStart { len } => match b {
-                b'\r' => State::TrailerLf {
-                    len: trailer_len(len)?,
-                    end: true,
-                },
+                b'\r' => State::TrailerLf { len: trailer_len(len)?, end: true },
                 b'\n' => State::Done,
-                _ => State::TrailerLine {
-                    len: trailer_len(len)?,
-                },
+                _ => State::TrailerLine { len: trailer_len(len)? },
             },
             State::TrailerLine { len } => match b {
-                b'\r' => State::TrailerLf {
-                    len: trailer_len(len)?,
-                    end: false,
-                },
-                b'\n' => State::TrailerStart {
-                    len: trailer_len(len)?,
-                },
-                _ => State::TrailerLine {
-                    len: trailer_len(len)?,
-                },
+                b'\r' => State::TrailerLf { len: trailer_len(len)?, end: false },
+                b'\n' => State::TrailerStart { len: trailer_len(len)? },
+                _ => State::TrailerLine { len: trailer_len(len)? },
             },
             State::TrailerLf { len, end } => match b {
                 b'\n' if end => State::Done,
-                b'\n' => State::TrailerStart {
-                    len: trailer_len(len)?,
-                },
+                b'\n' => State::TrailerStart { len: trailer_len(len)? },
                 // §2.2: a bare CR is not a line end and not allowed in a field.
                 _ => return Err(bad("bare CR in chunked trailer section", b)),
             },
@@ -205,9 +173,7 @@ impl ChunkedDecoder {
 /// Count one more trailer byte, failing past [`MAX_TRAILER`].
 fn trailer_len(len: usize) -> Result<usize, Error> {
     if len >= MAX_TRAILER {
-        return Err(Error::protocol(format!(
-            "chunked trailer section larger than {MAX_TRAILER} bytes"
-        )));
+        return Err(Error::protocol(format!("chunked trailer section larger than {MAX_TRAILER} bytes")));
     }
     Ok(len + 1)
 }

@@ -20,11 +20,7 @@ fn data_ranges_are_not_merged() {
     let (n, data) = d.decode(&buf[12..]).expect("last");
     assert_eq!((n, data.is_empty()), (7, true));
     assert!(d.is_done());
-    assert_eq!(
-        d.decode(&buf[19..]).expect("after").0,
-        0,
-        "bytes after the message stay"
-    );
+    assert_eq!(d.decode(&buf[19..]).expect("after").0, 0, "bytes after the message stay");
 }
 
 #[test]
@@ -41,10 +37,7 @@ fn largest_size_accepted_one_more_digit_rejected() {
     let out = chunked(b"ffffffffffffffff\r\nabc");
     assert_eq!(out.body, b"abc");
     assert!(err(&out).starts_with("chunked body ended"));
-    assert_eq!(
-        err(&chunked(b"10000000000000000\r\n")),
-        "chunk size too large"
-    );
+    assert_eq!(err(&chunked(b"10000000000000000\r\n")), "chunk size too large");
 }
 
 #[test]
@@ -60,22 +53,14 @@ fn malformed_chunk_lines_rejected() {
     ];
     for input in bad {
         let out = chunked(input);
-        assert!(
-            matches!(out.end, End::Err(_)),
-            "{:?} gave {out:?}",
-            String::from_utf8_lossy(input)
-        );
+        assert!(matches!(out.end, End::Err(_)), "{:?} gave {out:?}", String::from_utf8_lossy(input));
         assert!(out.body.is_empty());
     }
 }
 
 #[test]
 fn crlf_after_data_is_strict() {
-    for input in [
-        &b"3\r\nabc\n0\r\n\r\n"[..],
-        b"3\r\nabc\r0\r\n\r\n",
-        b"3\r\nabcd\r\n0\r\n\r\n",
-    ] {
+    for input in [&b"3\r\nabc\n0\r\n\r\n"[..], b"3\r\nabc\r0\r\n\r\n", b"3\r\nabcd\r\n0\r\n\r\n"] {
         let out = chunked(input);
         assert_eq!(out.body, b"abc");
         assert!(err(&out).contains("not followed by CRLF"), "{}", err(&out));
@@ -87,11 +72,7 @@ fn extension_length_is_bounded() {
     let mut input = b"1;".to_vec();
     input.extend_from_slice(&[b'a'; 5000]);
     let out = three_ways(|| BodyDecoder::new(Framing::Chunked), &input, false);
-    assert!(
-        err(&out).contains("chunk extensions longer than"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("chunk extensions longer than"), "{}", err(&out));
 }
 
 #[test]
@@ -101,11 +82,7 @@ fn trailer_section_is_bounded() {
         input.extend_from_slice(b"X-Trailer: 0123456789012345678901234\r\n");
     }
     let out = three_ways(|| BodyDecoder::new(Framing::Chunked), &input, false);
-    assert!(
-        err(&out).contains("trailer section larger than"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("trailer section larger than"), "{}", err(&out));
 }
 
 #[test]

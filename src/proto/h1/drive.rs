@@ -76,20 +76,10 @@ impl Outcome {
     /// head statuses, body bytes, and done versus error.
     pub(crate) fn assert_same(&self, other: &Outcome, what: &str) {
         let statuses = |o: &Outcome| o.heads.iter().map(|h| h.status).collect::<Vec<_>>();
-        assert_eq!(
-            statuses(self),
-            statuses(other),
-            "{what}: head statuses differ"
-        );
+        assert_eq!(statuses(self), statuses(other), "{what}: head statuses differ");
         assert!(self.body == other.body, "{what}: body bytes differ");
         let kind = |e: &End| std::mem::discriminant(e);
-        assert_eq!(
-            kind(&self.end),
-            kind(&other.end),
-            "{what}: {:?} vs {:?}",
-            self.end,
-            other.end
-        );
+        assert_eq!(kind(&self.end), kind(&other.end), "{what}: {:?} vs {:?}", self.end, other.end);
     }
 }
 
@@ -129,18 +119,8 @@ impl Splits {
 }
 
 /// Run `decoder` over `input` read in `splits`, then signal EOF if `eof`.
-pub(crate) fn drive<D: Feed>(
-    decoder: &mut D,
-    input: &[u8],
-    splits: &mut Splits,
-    eof: bool,
-) -> Outcome {
-    let mut out = Outcome {
-        heads: Vec::new(),
-        body: Vec::new(),
-        end: End::Incomplete,
-        leftover: Vec::new(),
-    };
+pub(crate) fn drive<D: Feed>(decoder: &mut D, input: &[u8], splits: &mut Splits, eof: bool) -> Outcome {
+    let mut out = Outcome { heads: Vec::new(), body: Vec::new(), end: End::Incomplete, leftover: Vec::new() };
     let mut pending: Vec<u8> = Vec::new();
     let mut rest = input;
     'reads: loop {
@@ -161,8 +141,7 @@ pub(crate) fn drive<D: Feed>(
                         Step::Head(head) => out.heads.push(head),
                         Step::Body(range) => {
                             assert!(range.end <= n, "body range {range:?} beyond consumed {n}");
-                            out.body
-                                .extend_from_slice(pending.get(range).unwrap_or_default());
+                            out.body.extend_from_slice(pending.get(range).unwrap_or_default());
                         }
                         Step::Done => {
                             pending.drain(..n);

@@ -120,17 +120,13 @@ impl Exchange {
     }
 
     fn fail(&mut self) {
-        self.state = State::Failed {
-            received: self.body_received(),
-        };
+        self.state = State::Failed { received: self.body_received() };
     }
 
     fn on_head(&mut self, consumed: usize, head: ResponseHead) -> Result<(usize, Step), Error> {
         match head.status {
             101 => {
-                return Err(Error::protocol(
-                    "server switched protocols (101) but no upgrade was requested",
-                ))
+                return Err(Error::protocol("server switched protocols (101) but no upgrade was requested"))
             }
             // RFC 9110 §15.2: a client MUST be able to parse 1xx responses before the
             // final one, and MAY ignore them. Their fields say nothing about the final
@@ -231,8 +227,7 @@ impl Exchange {
 fn close_reason(head: &ResponseHead, framing: Framing) -> Option<CloseReason> {
     if head.headers.has_token("connection", "close") {
         Some(CloseReason::ResponseClose)
-    } else if head.version == Version::Http10 && !head.headers.has_token("connection", "keep-alive")
-    {
+    } else if head.version == Version::Http10 && !head.headers.has_token("connection", "keep-alive") {
         Some(CloseReason::Http10)
     } else if framing == Framing::CloseDelimited {
         Some(CloseReason::CloseDelimited)

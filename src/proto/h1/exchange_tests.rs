@@ -9,18 +9,11 @@ use crate::event::Version;
 
 #[test]
 fn content_length_body() {
-    let (ex, out) = finished(
-        false,
-        false,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello",
-    );
+    let (ex, out) = finished(false, false, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello");
     assert_eq!(out.end, End::Done);
     assert_eq!(out.body, b"hello");
     let head = &out.heads[0];
-    assert_eq!(
-        (head.version, head.status, head.reason.as_str()),
-        (Version::Http11, 200, "OK")
-    );
+    assert_eq!((head.version, head.status, head.reason.as_str()), (Version::Http11, 200, "OK"));
     assert_eq!(head.headers.get("x-a"), Some("b"));
     assert!(ex.is_done() && ex.has_head() && ex.got_any_byte() && ex.keep_alive());
     assert!(!ex.is_close_delimited());
@@ -55,61 +48,34 @@ fn chunk_size_overflow_rejected() {
 fn bad_crlf_after_chunk_data_rejected() {
     let out = get(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n");
     assert!(err(&out).contains("not followed by CRLF"), "{}", err(&out));
-    assert_eq!(
-        out.body, b"hello",
-        "data before the bad byte is still delivered"
-    );
+    assert_eq!(out.body, b"hello", "data before the bad byte is still delivered");
     let out = get(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n");
     assert_eq!(err(&out), "bare LF in chunk line (CRLF required)");
 }
 
 #[test]
 fn close_delimited_ends_at_eof() {
-    let (ex, out) = finished(
-        false,
-        false,
-        b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\nabc\r\n\r\ndef",
-    );
+    let (ex, out) = finished(false, false, b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\nabc\r\n\r\ndef");
     assert_eq!(out.end, End::DoneAtEof);
     assert_eq!(out.body, b"abc\r\n\r\ndef");
     assert!(ex.is_close_delimited() && ex.is_done() && !ex.keep_alive());
     assert_eq!(ex.close_reason(), Some(CloseReason::CloseDelimited));
     // Without EOF it is simply not finished.
-    let out = three_ways(
-        || Exchange::new(false, false, limits()),
-        b"HTTP/1.1 200 OK\r\n\r\nabc",
-        false,
-    );
+    let out = three_ways(|| Exchange::new(false, false, limits()), b"HTTP/1.1 200 OK\r\n\r\nabc", false);
     assert_eq!((out.end, out.body), (End::Incomplete, b"abc".to_vec()));
 }
 
 #[test]
 fn no_body_for_head_204_304() {
-    let (ex, out) = finished(
-        true,
-        false,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
-    );
+    let (ex, out) = finished(true, false, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
     assert_eq!((out.end, out.body.len()), (End::Done, 0));
     assert!(ex.keep_alive());
-    let (_, out) = finished(
-        true,
-        false,
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-    );
+    let (_, out) = finished(true, false, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
     assert_eq!((out.end, out.body.len()), (End::Done, 0));
     let out = get(b"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n");
-    assert_eq!(
-        (out.end, out.heads[0].status, out.body.len()),
-        (End::Done, 204, 0)
-    );
-    let out = get(
-        b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n",
-    );
-    assert_eq!(
-        (out.end, out.heads[0].status, out.body.len()),
-        (End::Done, 304, 0)
-    );
+    assert_eq!((out.end, out.heads[0].status, out.body.len()), (End::Done, 204, 0));
+    let out = get(b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n");
+    assert_eq!((out.end, out.heads[0].status, out.body.len()), (End::Done, 304, 0));
 }
 
 #[test]
@@ -119,10 +85,7 @@ fn interim_responses_are_skipped() {
     let (ex, out) = finished(false, false, input);
     assert_eq!(out.heads.len(), 1);
     assert_eq!(out.heads[0].status, 200);
-    assert!(
-        !out.heads[0].headers.contains("link"),
-        "interim fields must not leak"
-    );
+    assert!(!out.heads[0].headers.contains("link"), "interim fields must not leak");
     assert_eq!((out.end, out.body), (End::Done, b"ok".to_vec()));
     assert!(ex.keep_alive());
 }
@@ -131,59 +94,31 @@ fn interim_responses_are_skipped() {
 fn interim_only_then_eof_is_an_error() {
     let out = get(b"HTTP/1.1 100 Continue\r\n\r\n");
     assert!(out.heads.is_empty());
-    assert!(
-        err(&out).contains("before the response head"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("before the response head"), "{}", err(&out));
 }
 
 #[test]
 fn switching_protocols_rejected() {
-    let (ex, out) = finished(
-        false,
-        false,
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
-    );
+    let (ex, out) = finished(false, false, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n");
     assert!(err(&out).contains("101"), "{}", err(&out));
     assert!(!ex.keep_alive() && !ex.has_head());
 }
 
 #[test]
 fn te_with_cl_rejected() {
-    let out =
-        get(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
-    assert!(
-        err(&out).contains("both Transfer-Encoding and Content-Length"),
-        "{}",
-        err(&out)
-    );
-    assert!(
-        out.heads.is_empty(),
-        "a framing error comes instead of the head"
-    );
+    let out = get(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assert!(err(&out).contains("both Transfer-Encoding and Content-Length"), "{}", err(&out));
+    assert!(out.heads.is_empty(), "a framing error comes instead of the head");
 }
 
 #[test]
 fn different_content_lengths_rejected() {
     let out = get(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
-    assert!(
-        err(&out).contains("conflicting Content-Length"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("conflicting Content-Length"), "{}", err(&out));
     let out = get(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello!");
-    assert!(
-        err(&out).contains("conflicting Content-Length"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("conflicting Content-Length"), "{}", err(&out));
     let out = get(b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello");
-    assert!(
-        err(&out).contains("invalid Content-Length"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("invalid Content-Length"), "{}", err(&out));
 }
 
 #[test]
@@ -195,16 +130,7 @@ fn identical_content_lengths_accepted() {
 }
 
 fn small(max_head_size: usize, max_headers: usize) -> impl Fn() -> Exchange {
-    move || {
-        Exchange::new(
-            false,
-            false,
-            HeadLimits {
-                max_head_size,
-                max_headers,
-            },
-        )
-    }
+    move || Exchange::new(false, false, HeadLimits { max_head_size, max_headers })
 }
 
 #[test]
@@ -239,71 +165,38 @@ fn too_many_headers_is_an_error() {
 fn keep_alive_rules() {
     let cases: [(&[u8], bool, Option<CloseReason>); 6] = [
         (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, None),
-        (
-            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
-            false,
-            Some(CloseReason::Http10),
-        ),
-        (
-            b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n",
-            false,
-            None,
-        ),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, Some(CloseReason::Http10)),
+        (b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", false, None),
         (
             b"HTTP/1.1 200 OK\r\nConnection: foo, close\r\nContent-Length: 0\r\n\r\n",
             false,
             Some(CloseReason::ResponseClose),
         ),
-        (
-            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-            true,
-            Some(CloseReason::RequestClose),
-        ),
-        (
-            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nbody",
-            false,
-            Some(CloseReason::CloseDelimited),
-        ),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true, Some(CloseReason::RequestClose)),
+        (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nbody", false, Some(CloseReason::CloseDelimited)),
     ];
     for (input, request_close, reason) in cases {
         let (ex, out) = finished(false, request_close, input);
         assert!(matches!(out.end, End::Done | End::DoneAtEof), "{out:?}");
-        assert_eq!(
-            ex.close_reason(),
-            reason,
-            "{}",
-            String::from_utf8_lossy(input)
-        );
+        assert_eq!(ex.close_reason(), reason, "{}", String::from_utf8_lossy(input));
         assert_eq!(ex.keep_alive(), reason.is_none());
     }
 }
 
 #[test]
 fn truncated_bodies_fail_at_eof() {
-    let (ex, out) = finished(
-        false,
-        false,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
-    );
+    let (ex, out) = finished(false, false, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
     assert_eq!(err(&out), "body cut short: got 5 of 10 bytes");
     assert_eq!(out.body, b"hello");
     assert!(ex.has_head() && !ex.is_done() && !ex.keep_alive());
     assert_eq!(ex.body_received(), 5);
     let out = get(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-    assert!(
-        err(&out).starts_with("chunked body ended before the last chunk"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).starts_with("chunked body ended before the last chunk"), "{}", err(&out));
     // Cut inside the trailer section: the last chunk came, the message did not end.
     let out = get(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: y\r\n");
     assert!(err(&out).starts_with("chunked body ended"), "{}", err(&out));
     let (ex, out) = finished(false, false, b"HTTP/1.1 200 OK\r\nContent-Le");
-    assert!(
-        err(&out).contains("before the response head"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("before the response head"), "{}", err(&out));
     assert!(ex.got_any_byte() && !ex.has_head());
     let (ex, out) = finished(false, false, b"");
     assert!(err(&out).contains("no response bytes"), "{}", err(&out));
@@ -324,10 +217,7 @@ fn malformed_heads_rejected() {
     ];
     for input in bad {
         let out = get(input);
-        assert!(
-            out.heads.is_empty() && matches!(out.end, End::Err(_)),
-            "{out:?}"
-        );
+        assert!(out.heads.is_empty() && matches!(out.end, End::Err(_)), "{out:?}");
         assert!(out.body.is_empty());
     }
 }
@@ -335,31 +225,20 @@ fn malformed_heads_rejected() {
 #[test]
 fn garbage_fails_before_the_head_limit() {
     // A TLS alert on a plain-HTTP port: refused on the first bytes, no EOF needed.
-    let out = three_ways(
-        || Exchange::new(false, false, limits()),
-        b"\x15\x03\x01\x00\x02\x02\x46",
-        false,
-    );
+    let out = three_ways(|| Exchange::new(false, false, limits()), b"\x15\x03\x01\x00\x02\x02\x46", false);
     assert!(err(&out).contains("HTTP/1.x status line"), "{}", err(&out));
 }
 
 #[test]
 fn leading_empty_lines_and_bare_lf_tolerated() {
     let out = get(b"\r\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok");
-    assert_eq!(
-        (out.heads[0].status, out.end, out.body),
-        (200, End::Done, b"ok".to_vec())
-    );
+    assert_eq!((out.heads[0].status, out.end, out.body), (200, End::Done, b"ok".to_vec()));
 }
 
 #[test]
 fn unknown_transfer_coding_rejected() {
     let out = get(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
-    assert!(
-        err(&out).contains("unsupported transfer coding"),
-        "{}",
-        err(&out)
-    );
+    assert!(err(&out).contains("unsupported transfer coding"), "{}", err(&out));
 }
 
 #[test]
@@ -371,19 +250,14 @@ fn after_done_nothing_is_consumed() {
     let rest = &input[n..];
     assert_eq!(ex.handle_read(rest).expect("body"), (1, Step::Body(0..1)));
     assert_eq!(ex.handle_read(&rest[1..]).expect("done"), (0, Step::Done));
-    assert_eq!(
-        ex.handle_read(&rest[1..]).expect("idle"),
-        (0, Step::NeedMore)
-    );
+    assert_eq!(ex.handle_read(&rest[1..]).expect("idle"), (0, Step::NeedMore));
     assert_eq!(ex.handle_eof().expect("eof after done"), Step::Done);
 }
 
 #[test]
 fn errors_are_sticky_and_protocol_kind() {
     let mut ex = Exchange::new(false, false, limits());
-    let e = ex
-        .handle_read(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
-        .expect_err("bad CL");
+    let e = ex.handle_read(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").expect_err("bad CL");
     assert_eq!(e.kind(), ErrorKind::Protocol);
     assert!(ex.handle_read(b"").is_err());
     assert!(ex.handle_eof().is_err());

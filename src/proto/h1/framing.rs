@@ -68,11 +68,7 @@ fn transfer_coding_framing(headers: &Headers) -> Result<Framing, Error> {
                 continue;
             }
             // Parameters (";q=...") are not defined for chunked; keep the coding name.
-            let name = element
-                .split(|&b| b == b';')
-                .next()
-                .unwrap_or_default()
-                .trim_ascii();
+            let name = element.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
             codings.push(String::from_utf8_lossy(name).to_ascii_lowercase());
         }
     }
@@ -81,14 +77,10 @@ fn transfer_coding_framing(headers: &Headers) -> Result<Framing, Error> {
     }
     if codings.iter().filter(|c| *c == "chunked").count() > 1 {
         // §6.1: "A sender MUST NOT apply the chunked transfer coding more than once".
-        return Err(Error::protocol(
-            "Transfer-Encoding applies chunked more than once",
-        ));
+        return Err(Error::protocol("Transfer-Encoding applies chunked more than once"));
     }
     if let Some(other) = codings.iter().find(|c| *c != "chunked" && *c != "identity") {
-        return Err(Error::protocol(format!(
-            "unsupported transfer coding {other:?} (not requested)"
-        )));
+        return Err(Error::protocol(format!("unsupported transfer coding {other:?} (not requested)")));
     }
     if codings.last().is_some_and(|c| c == "chunked") {
         Ok(Framing::Chunked)
@@ -106,16 +98,11 @@ fn content_length(headers: &Headers) -> Result<u64, Error> {
     for value in headers.get_all("content-length") {
         for element in value.split(|&b| b == b',') {
             let n = parse_decimal(element.trim_ascii()).ok_or_else(|| {
-                Error::protocol(format!(
-                    "invalid Content-Length {:?}",
-                    String::from_utf8_lossy(value)
-                ))
+                Error::protocol(format!("invalid Content-Length {:?}", String::from_utf8_lossy(value)))
             })?;
             match length {
                 Some(prev) if prev != n => {
-                    return Err(Error::protocol(format!(
-                        "conflicting Content-Length values {prev} and {n}"
-                    )));
+                    return Err(Error::protocol(format!("conflicting Content-Length values {prev} and {n}")));
                 }
                 _ => length = Some(n),
             }

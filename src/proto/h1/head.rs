@@ -72,9 +72,7 @@ impl HeadParser {
         }
         self.scanned = window.len();
         if buf.len() >= max {
-            return Err(Error::protocol(format!(
-                "response head larger than {max} bytes"
-            )));
+            return Err(Error::protocol(format!("response head larger than {max} bytes")));
         }
         Ok(None)
     }
@@ -87,9 +85,7 @@ impl HeadParser {
             Ok(httparse::Status::Complete(consumed)) => consumed,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
-                return Err(Error::protocol(format!(
-                    "response head has more than {n} header fields"
-                )));
+                return Err(Error::protocol(format!("response head has more than {n} header fields")));
             }
             Err(e) => return Err(Error::protocol(format!("malformed response head: {e}"))),
         };
@@ -109,15 +105,7 @@ impl HeadParser {
         for field in response.headers.iter() {
             headers.push(field.name, field.value);
         }
-        Ok(Some((
-            consumed,
-            ResponseHead {
-                version,
-                status,
-                reason,
-                headers,
-            },
-        )))
+        Ok(Some((consumed, ResponseHead { version, status, reason, headers })))
     }
 }
 
@@ -125,10 +113,7 @@ impl HeadParser {
 /// bare LF end a line, so "\n\n", "\r\n\n" and "\n\r\n" all end a head).
 fn find_end(bytes: &[u8]) -> Option<usize> {
     let mut i = 0;
-    while let Some(off) = bytes
-        .get(i..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-    {
+    while let Some(off) = bytes.get(i..).and_then(|rest| rest.iter().position(|&b| b == b'\n')) {
         let lf = i + off;
         match (bytes.get(lf + 1), bytes.get(lf + 2)) {
             (Some(b'\n'), _) => return Some(lf + 2),
@@ -145,16 +130,11 @@ fn find_end(bytes: &[u8]) -> Option<usize> {
 /// Checks only the bytes present, so any split of the input gives the same answer.
 fn check_start(buf: &[u8]) -> Result<(), Error> {
     const PREFIX: &[u8] = b"HTTP/1.";
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
     let rest = buf.get(start..).unwrap_or_default();
     let n = rest.len().min(PREFIX.len());
     if rest.get(..n) != PREFIX.get(..n) {
-        return Err(Error::protocol(
-            "response does not start with an HTTP/1.x status line",
-        ));
+        return Err(Error::protocol("response does not start with an HTTP/1.x status line"));
     }
     Ok(())
 }

@@ -48,10 +48,7 @@ pub(crate) fn fuzz_entry(data: &[u8]) {
     let request_was_head = control & 0x80 != 0;
     // Low bits: 0 = one byte at a time, otherwise a xorshift seed for random splits.
     let seed = u64::from(control & 0x7f);
-    let limits = || head::HeadLimits {
-        max_head_size: 4096,
-        max_headers: 32,
-    };
+    let limits = || head::HeadLimits { max_head_size: 4096, max_headers: 32 };
     let make = || exchange::Exchange::new(request_was_head, false, limits());
     let whole = drive::drive(&mut make(), response, &mut drive::Splits::whole(), true);
     let split = drive::drive(&mut make(), response, &mut drive::Splits::new(seed), true);

@@ -42,16 +42,8 @@ pub(crate) fn write_request_head(
     headers: &Headers,
     body: BodyLen,
 ) {
-    out.reserve(
-        128 + headers
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 4)
-            .sum::<usize>(),
-    );
-    push_line(
-        out,
-        &[method.as_bytes(), b" ", target.as_bytes(), b" HTTP/1.1"],
-    );
+    out.reserve(128 + headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>());
+    push_line(out, &[method.as_bytes(), b" ", target.as_bytes(), b" HTTP/1.1"]);
     let host = headers.get_bytes("host").unwrap_or(host_header.as_bytes());
     push_line(out, &[b"Host: ", host]);
     if !headers.contains("user-agent") {
@@ -107,18 +99,10 @@ impl RequestWriter {
     pub(crate) fn new(head: Vec<u8>, body: BodyLen) -> Self {
         let body = match body {
             BodyLen::None | BodyLen::Known(0) => BodyState::Finished,
-            BodyLen::Known(n) => BodyState::Counted {
-                expected: n,
-                remaining: n,
-            },
+            BodyLen::Known(n) => BodyState::Counted { expected: n, remaining: n },
             BodyLen::Chunked => BodyState::Chunked,
         };
-        RequestWriter {
-            head_left: head.len(),
-            buf: head,
-            pos: 0,
-            body,
-        }
+        RequestWriter { head_left: head.len(), buf: head, pos: 0, body }
     }
 
     /// Bytes waiting to be written to the transport.
@@ -155,10 +139,7 @@ impl RequestWriter {
         }
         self.compact();
         match &mut self.body {
-            BodyState::Counted {
-                expected,
-                remaining,
-            } => {
+            BodyState::Counted { expected, remaining } => {
                 let len = data.len() as u64;
                 if len > *remaining {
                     let sent = *expected - *remaining + len;
@@ -173,15 +154,12 @@ impl RequestWriter {
                 }
             }
             BodyState::Chunked => {
-                self.buf
-                    .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                self.buf.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
                 self.buf.extend_from_slice(data);
                 self.buf.extend_from_slice(b"\r\n");
             }
             BodyState::Finished => {
-                return Err(request_error(
-                    "request body pushed after the body was finished",
-                ));
+                return Err(request_error("request body pushed after the body was finished"));
             }
         }
         Ok(())
@@ -192,10 +170,7 @@ impl RequestWriter {
     /// since the server would wait for the rest.
     pub(crate) fn finish_body(&mut self) -> Result<(), Error> {
         match self.body {
-            BodyState::Counted {
-                expected,
-                remaining,
-            } => {
+            BodyState::Counted { expected, remaining } => {
                 let sent = expected - remaining;
                 Err(request_error(format!(
                     "request body shorter than its Content-Length: {sent} bytes sent, {expected} expected"

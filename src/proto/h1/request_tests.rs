@@ -6,15 +6,7 @@ use crate::headers::Headers;
 
 fn head(method: &str, target: &str, headers: &Headers, body: BodyLen) -> String {
     let mut out = Vec::new();
-    write_request_head(
-        &mut out,
-        method,
-        target,
-        "example.org:8080",
-        "volley/0.1",
-        headers,
-        body,
-    );
+    write_request_head(&mut out, method, target, "example.org:8080", "volley/0.1", headers, body);
     String::from_utf8(out).expect("ascii head")
 }
 
@@ -86,10 +78,7 @@ fn chunked_body_is_framed() {
     w.finish_body().expect("finish");
     assert!(!w.wants_body() && !w.is_finished());
     let written = drain(&mut w, 4);
-    assert_eq!(
-        written,
-        b"5\r\nhello\r\n11\r\nzzzzzzzzzzzzzzzzz\r\n0\r\n\r\n"
-    );
+    assert_eq!(written, b"5\r\nhello\r\n11\r\nzzzzzzzzzzzzzzzzz\r\n0\r\n\r\n");
     assert!(w.is_finished());
     assert!(w.push_body(b"late").is_err());
 }
@@ -100,17 +89,9 @@ fn counted_body_exact_short_and_over() {
     w.push_body(b"abc").expect("part");
     let e = w.push_body(b"defg").expect_err("over");
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    assert!(
-        e.message().contains("7 bytes pushed, 6 expected"),
-        "{}",
-        e.message()
-    );
+    assert!(e.message().contains("7 bytes pushed, 6 expected"), "{}", e.message());
     let e = w.finish_body().expect_err("short");
-    assert!(
-        e.message().contains("3 bytes sent, 6 expected"),
-        "{}",
-        e.message()
-    );
+    assert!(e.message().contains("3 bytes sent, 6 expected"), "{}", e.message());
     w.push_body(b"def").expect("rest");
     assert!(!w.wants_body());
     w.finish_body().expect("complete is fine");

@@ -18,29 +18,14 @@ const SEEDS: [u64; 4] = [1, 7, 42, 0xdead_beef];
 /// unconsumed.
 pub(crate) fn three_ways<D: Feed>(make: impl Fn() -> D, input: &[u8], eof: bool) -> Outcome {
     let whole = drive(&mut make(), input, &mut Splits::whole(), eof);
-    let mut runs = vec![(
-        "one byte at a time",
-        drive(&mut make(), input, &mut Splits::new(0), eof),
-    )];
+    let mut runs = vec![("one byte at a time", drive(&mut make(), input, &mut Splits::new(0), eof))];
     for seed in SEEDS {
-        runs.push((
-            "random splits",
-            drive(&mut make(), input, &mut Splits::new(seed), eof),
-        ));
+        runs.push(("random splits", drive(&mut make(), input, &mut Splits::new(seed), eof)));
     }
     for (how, run) in &runs {
-        assert_eq!(
-            &whole,
-            run,
-            "whole vs {how} differ for input {:?}",
-            String::from_utf8_lossy(input)
-        );
+        assert_eq!(&whole, run, "whole vs {how} differ for input {:?}", String::from_utf8_lossy(input));
     }
-    assert!(
-        whole.heads.len() <= 1,
-        "more than one final head: {:?}",
-        whole.heads
-    );
+    assert!(whole.heads.len() <= 1, "more than one final head: {:?}", whole.heads);
     if whole.end == End::Done {
         let mut longer = input.to_vec();
         longer.extend_from_slice(TRAILING);
@@ -48,10 +33,7 @@ pub(crate) fn three_ways<D: Feed>(make: impl Fn() -> D, input: &[u8], eof: bool)
             let run = drive(&mut make(), &longer, &mut splits.clone(), eof);
             let mut expected = whole.clone();
             expected.leftover.extend_from_slice(TRAILING);
-            assert_eq!(
-                run, expected,
-                "trailing bytes changed the outcome ({splits:?})"
-            );
+            assert_eq!(run, expected, "trailing bytes changed the outcome ({splits:?})");
         }
     }
     whole
@@ -59,10 +41,7 @@ pub(crate) fn three_ways<D: Feed>(make: impl Fn() -> D, input: &[u8], eof: bool)
 
 /// Generous limits for tests that are not about limits.
 pub(crate) fn limits() -> HeadLimits {
-    HeadLimits {
-        max_head_size: 8192,
-        max_headers: 64,
-    }
+    HeadLimits { max_head_size: 8192, max_headers: 64 }
 }
 
 /// Three-ways run of a GET exchange, EOF at the end.
@@ -74,20 +53,15 @@ pub(crate) fn get(input: &[u8]) -> Outcome {
 pub(crate) fn err(outcome: &Outcome) -> &str {
     match &outcome.end {
         End::Err(message) => message,
-        other => panic!(
-            "expected an error, got {other:?} with body {:?}",
-            String::from_utf8_lossy(&outcome.body)
-        ),
+        other => {
+            panic!("expected an error, got {other:?} with body {:?}", String::from_utf8_lossy(&outcome.body))
+        }
     }
 }
 
 /// Three-ways check of an exchange, then the exchange itself after a whole run, so a
 /// test can ask it about keep-alive and counters.
-pub(crate) fn finished(
-    request_was_head: bool,
-    request_close: bool,
-    input: &[u8],
-) -> (Exchange, Outcome) {
+pub(crate) fn finished(request_was_head: bool, request_close: bool, input: &[u8]) -> (Exchange, Outcome) {
     let make = || Exchange::new(request_was_head, request_close, limits());
     let outcome = three_ways(make, input, true);
     let mut exchange = make();

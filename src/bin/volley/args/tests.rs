@@ -30,9 +30,7 @@ fn rates_and_sizes() {
     assert_eq!(parse_size("0"), Ok(0));
     assert_eq!(parse_size("2g"), Ok(2 << 30));
     assert_eq!(parse_size("1T"), Ok(1 << 40));
-    assert!(parse_size("99999999999T")
-        .unwrap_err()
-        .contains("too large"));
+    assert!(parse_size("99999999999T").unwrap_err().contains("too large"));
     assert!(parse_size("é").unwrap_err().starts_with("invalid size"));
 }
 
@@ -51,32 +49,14 @@ fn durations() {
 fn headers() {
     assert_eq!(
         parse_header("X-Token:  abc def "),
-        Ok(Header {
-            name: "X-Token".into(),
-            value: "abc def".into()
-        })
+        Ok(Header { name: "X-Token".into(), value: "abc def".into() })
     );
-    assert_eq!(
-        parse_header("Empty:"),
-        Ok(Header {
-            name: "Empty".into(),
-            value: String::new()
-        })
-    );
-    assert_eq!(
-        parse_header("A: b:c").map(|h| h.value),
-        Ok("b:c".to_string())
-    );
-    assert!(parse_header("NoColon")
-        .unwrap_err()
-        .contains("expected 'Name: value'"));
+    assert_eq!(parse_header("Empty:"), Ok(Header { name: "Empty".into(), value: String::new() }));
+    assert_eq!(parse_header("A: b:c").map(|h| h.value), Ok("b:c".to_string()));
+    assert!(parse_header("NoColon").unwrap_err().contains("expected 'Name: value'"));
     assert!(parse_header(": v").unwrap_err().contains("must be a token"));
-    assert!(parse_header("Bad Name: v")
-        .unwrap_err()
-        .contains("\"Bad Name\""));
-    assert!(parse_header("X: a\r\nEvil: 1")
-        .unwrap_err()
-        .contains("CR, LF or NUL"));
+    assert!(parse_header("Bad Name: v").unwrap_err().contains("\"Bad Name\""));
+    assert!(parse_header("X: a\r\nEvil: 1").unwrap_err().contains("CR, LF or NUL"));
     assert!(parse_header_value("ua\n").is_err());
 }
 
@@ -89,12 +69,7 @@ fn dns_servers() {
     assert_eq!(parse_dns_server("[::1]"), Ok(sa("[::1]:53")));
     assert_eq!(parse_dns_server("[::1]:5353"), Ok(sa("[::1]:5353")));
     for bad in ["dns.google", "1.1.1.1:99999", "[::1", "", "1.1.1.1:"] {
-        assert!(
-            parse_dns_server(bad)
-                .unwrap_err()
-                .contains("invalid DNS server"),
-            "{bad}"
-        );
+        assert!(parse_dns_server(bad).unwrap_err().contains("invalid DNS server"), "{bad}");
     }
 }
 
@@ -228,34 +203,19 @@ fn usage_errors() {
         let e = parse(argv).unwrap_err();
         assert_eq!(e.exit_code(), 2, "{argv:?}");
     }
-    let msg = parse(&["--limit-rate", "fast", "u"])
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.contains("--limit-rate") && msg.contains("invalid rate \"fast\""),
-        "{msg}"
-    );
+    let msg = parse(&["--limit-rate", "fast", "u"]).unwrap_err().to_string();
+    assert!(msg.contains("--limit-rate") && msg.contains("invalid rate \"fast\""), "{msg}");
 }
 
 #[test]
 fn cross_option_checks() {
     let v = |argv: &[&str]| parse(argv).unwrap().validate();
     assert!(v(&[]).unwrap_err().contains("no URLs given"));
-    assert!(v(&["-O", "f", "a", "b"])
-        .unwrap_err()
-        .contains("single URL"));
-    assert!(v(&["-O", "f", "-i", "l", "a"])
-        .unwrap_err()
-        .contains("single URL"));
-    assert!(v(&["-O", "", "a"])
-        .unwrap_err()
-        .contains("needs a file name"));
-    assert!(v(&["--cat", "--report", "-", "a"])
-        .unwrap_err()
-        .contains("stdout"));
-    assert!(v(&["-O", "-", "--report", "-", "a"])
-        .unwrap_err()
-        .contains("stdout"));
+    assert!(v(&["-O", "f", "a", "b"]).unwrap_err().contains("single URL"));
+    assert!(v(&["-O", "f", "-i", "l", "a"]).unwrap_err().contains("single URL"));
+    assert!(v(&["-O", "", "a"]).unwrap_err().contains("needs a file name"));
+    assert!(v(&["--cat", "--report", "-", "a"]).unwrap_err().contains("stdout"));
+    assert!(v(&["-O", "-", "--report", "-", "a"]).unwrap_err().contains("stdout"));
     assert!(v(&["-i", "list"]).is_ok());
     assert_eq!(parse(&["-d", "x", "u"]).unwrap().effective_method(), "POST");
     assert_eq!(parse(&["--no-redirect", "u"]).unwrap().redirect_limit(), 0);

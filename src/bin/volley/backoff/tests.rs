@@ -14,12 +14,8 @@ fn transient_errors() {
     assert!(is_transient_error(&e(ErrorKind::Timeout(Phase::Head))));
     assert!(is_transient_error(&e(ErrorKind::Dns(DnsFailure::ServFail))));
     assert!(is_transient_error(&e(ErrorKind::Dns(DnsFailure::Timeout))));
-    assert!(!is_transient_error(&e(ErrorKind::Dns(
-        DnsFailure::NxDomain
-    ))));
-    assert!(!is_transient_error(&e(ErrorKind::Tls(
-        TlsFailure::UnknownIssuer
-    ))));
+    assert!(!is_transient_error(&e(ErrorKind::Dns(DnsFailure::NxDomain))));
+    assert!(!is_transient_error(&e(ErrorKind::Tls(TlsFailure::UnknownIssuer))));
     assert!(!is_transient_error(&e(ErrorKind::InvalidUrl)));
     assert!(!is_transient_error(&e(ErrorKind::Protocol)));
     assert!(!is_transient_error(&e(ErrorKind::Cancelled)));
@@ -69,10 +65,7 @@ fn backoff_grows_caps_and_jitters() {
 #[test]
 fn retry_delay_prefers_server() {
     let mut b = Backoff::new(XorShift64::new(1));
-    assert_eq!(
-        retry_delay(&mut b, 0, Some(Duration::from_secs(5))),
-        Duration::from_secs(5)
-    );
+    assert_eq!(retry_delay(&mut b, 0, Some(Duration::from_secs(5))), Duration::from_secs(5));
     assert_eq!(retry_delay(&mut b, 0, Some(Duration::MAX)), MAX_RETRY_AFTER);
     assert!(retry_delay(&mut b, 0, None) <= Duration::from_secs(1));
 }
@@ -84,18 +77,9 @@ fn http_dates() {
     assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
     assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
     assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
-    assert_eq!(
-        parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"),
-        Some(at(0))
-    );
-    assert_eq!(
-        parse_http_date("Tue, 29 Feb 2000 23:59:59 GMT"),
-        Some(at(951_868_799))
-    );
-    assert_eq!(
-        parse_http_date("Fri, 01 Jan 2038 00:00:00 GMT"),
-        Some(at(2_145_916_800))
-    );
+    assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(at(0)));
+    assert_eq!(parse_http_date("Tue, 29 Feb 2000 23:59:59 GMT"), Some(at(951_868_799)));
+    assert_eq!(parse_http_date("Fri, 01 Jan 2038 00:00:00 GMT"), Some(at(2_145_916_800)));
     for bad in [
         "",
         "Sun, 06 Nov 1994 08:49:37 UTC",
@@ -117,23 +101,11 @@ fn http_dates() {
 #[test]
 fn retry_after_values() {
     let now = at(784_111_700);
-    assert_eq!(
-        parse_retry_after("120", now),
-        Some(Duration::from_secs(120))
-    );
+    assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
     assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-    assert_eq!(
-        parse_retry_after("99999999999999999999999", now),
-        Some(Duration::MAX)
-    );
-    assert_eq!(
-        parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-        Some(Duration::from_secs(77))
-    );
-    assert_eq!(
-        parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at(784_111_800)),
-        Some(Duration::ZERO)
-    );
+    assert_eq!(parse_retry_after("99999999999999999999999", now), Some(Duration::MAX));
+    assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(77)));
+    assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at(784_111_800)), Some(Duration::ZERO));
     assert_eq!(parse_retry_after("-5", now), None);
     assert_eq!(parse_retry_after("1.5", now), None);
     assert_eq!(parse_retry_after("", now), None);

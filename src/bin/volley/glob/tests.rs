@@ -66,14 +66,8 @@ fn escapes_and_ipv6() {
     assert_eq!(expand("a\\[1-2\\]b"), ["a[1-2]b"]);
     assert_eq!(expand("a\\{x\\}\\\\"), ["a{x}\\"]);
     assert_eq!(expand("C:\\dir"), ["C:\\dir"]);
-    assert_eq!(
-        expand("http://[::1]:8080/[1-2]"),
-        ["http://[::1]:8080/1", "http://[::1]:8080/2"]
-    );
-    assert_eq!(
-        expand("http://[fe80::1%25eth0]/"),
-        ["http://[fe80::1%25eth0]/"]
-    );
+    assert_eq!(expand("http://[::1]:8080/[1-2]"), ["http://[::1]:8080/1", "http://[::1]:8080/2"]);
+    assert_eq!(expand("http://[fe80::1%25eth0]/"), ["http://[fe80::1%25eth0]/"]);
 }
 
 #[test]
@@ -92,9 +86,7 @@ fn errors_name_the_column() {
     assert!(error("[1-5:0]").message.contains("at least 1"));
     assert!(error("[1-5:x]").message.contains("step"));
     assert!(error("[abc]").message.contains("expected START-END"));
-    assert!(error("[1-99999999999999999999]")
-        .message
-        .contains("too large"));
+    assert!(error("[1-99999999999999999999]").message.contains("too large"));
     assert!(error("{a,{b}}").message.contains("nested"));
     assert!(error("{}").message.contains("empty"));
     assert_eq!(error("é[x").column, 2);

@@ -6,19 +6,11 @@ use std::io::Cursor;
 const HEX: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
 fn read_all(text: &str) -> Vec<Result<InputItem, String>> {
-    InputReader::new(Cursor::new(text.as_bytes().to_vec()))
-        .map(|r| r.map_err(|e| e.to_string()))
-        .collect()
+    InputReader::new(Cursor::new(text.as_bytes().to_vec())).map(|r| r.map_err(|e| e.to_string())).collect()
 }
 
 fn item(url: &str, line: usize) -> InputItem {
-    InputItem {
-        url: url.into(),
-        out: None,
-        checksum: None,
-        line,
-        warnings: vec![],
-    }
+    InputItem { url: url.into(), out: None, checksum: None, line, warnings: vec![] }
 }
 
 #[test]
@@ -30,22 +22,13 @@ fn urls_comments_blanks_and_options() {
     let mut first = item("http://a/1", 3);
     first.out = Some("one.bin".into());
     first.checksum = checksum::hex_decode_sha256(HEX).ok();
-    assert_eq!(
-        got,
-        vec![
-            Ok(first),
-            Ok(item("http://a/2", 9)),
-            Ok(item("http://a/3", 11))
-        ]
-    );
+    assert_eq!(got, vec![Ok(first), Ok(item("http://a/2", 9)), Ok(item("http://a/3", 11))]);
 }
 
 #[test]
 fn unknown_options_warn() {
     let got = read_all("http://a/\n  split=4\n  noequals\n  out=x\n  out=y\n");
-    let Some(Ok(it)) = got.first() else {
-        panic!("{got:?}")
-    };
+    let Some(Ok(it)) = got.first() else { panic!("{got:?}") };
     assert_eq!(it.out.as_deref(), Some("y"));
     assert_eq!(it.warnings.len(), 3, "{:?}", it.warnings);
     assert!(it.warnings[0].contains("line 2: ignoring unknown option \"split\""));
@@ -55,23 +38,15 @@ fn unknown_options_warn() {
 
 #[test]
 fn errors_name_the_line_and_reading_continues() {
-    let text = "  out=x\nhttp://a/1\n  checksum=md5=00\nhttp://a/2\n  checksum=sha-256=abc\n  out=\nhttp://a/3\n";
+    let text =
+        "  out=x\nhttp://a/1\n  checksum=md5=00\nhttp://a/2\n  checksum=sha-256=abc\n  out=\nhttp://a/3\n";
     let got = read_all(text);
     assert_eq!(got.len(), 4, "{got:?}");
-    assert_eq!(
-        got[0],
-        Err("input line 1: option \"out=x\" is not below a URL".into())
-    );
+    assert_eq!(got[0], Err("input line 1: option \"out=x\" is not below a URL".into()));
     let e = got[1].clone().unwrap_err();
-    assert!(
-        e.starts_with("input line 3: unsupported checksum algorithm \"md5\""),
-        "{e}"
-    );
+    assert!(e.starts_with("input line 3: unsupported checksum algorithm \"md5\""), "{e}");
     // The first bad option is reported.
-    assert!(got[2]
-        .clone()
-        .unwrap_err()
-        .starts_with("input line 5: sha-256 digest must be 64"));
+    assert!(got[2].clone().unwrap_err().starts_with("input line 5: sha-256 digest must be 64"));
     assert_eq!(got[3], Ok(item("http://a/3", 7)));
 }
 
@@ -80,19 +55,11 @@ fn bad_utf8_and_overlong_lines() {
     let mut bytes = b"http://a/1\n\xff\xfe\n".to_vec();
     bytes.extend(vec![b'x'; MAX_LINE + 10]);
     bytes.extend(b"\nhttp://a/2\n");
-    let got: Vec<_> = InputReader::new(Cursor::new(bytes))
-        .map(|r| r.map_err(|e| e.to_string()))
-        .collect();
+    let got: Vec<_> = InputReader::new(Cursor::new(bytes)).map(|r| r.map_err(|e| e.to_string())).collect();
     assert_eq!(got.len(), 4, "{got:?}");
     assert_eq!(got[0], Ok(item("http://a/1", 1)));
-    assert!(got[1]
-        .clone()
-        .unwrap_err()
-        .contains("line 2: not valid UTF-8"));
-    assert!(got[2]
-        .clone()
-        .unwrap_err()
-        .contains(&format!("line 3: line is longer than {MAX_LINE}")));
+    assert!(got[1].clone().unwrap_err().contains("line 2: not valid UTF-8"));
+    assert!(got[2].clone().unwrap_err().contains(&format!("line 3: line is longer than {MAX_LINE}")));
     assert_eq!(got[3], Ok(item("http://a/2", 4)));
 }
 
@@ -123,12 +90,7 @@ impl Read for Generated {
 
 #[test]
 fn a_million_lines_stream() {
-    let src = Generated {
-        next: 0,
-        total: 1_000_000,
-        cur: Vec::new(),
-        pos: 0,
-    };
+    let src = Generated { next: 0, total: 1_000_000, cur: Vec::new(), pos: 0 };
     let mut reader = InputReader::new(io::BufReader::new(src));
     let mut n = 0usize;
     let mut last = None;
@@ -154,9 +116,7 @@ fn read_errors_stop_iteration() {
     }
     let got: Vec<_> = InputReader::new(io::BufReader::new(Failing)).collect();
     assert_eq!(got.len(), 1);
-    assert!(got[0]
-        .as_ref()
-        .is_err_and(|e| e.to_string().contains("read error: disk on fire")));
+    assert!(got[0].as_ref().is_err_and(|e| e.to_string().contains("read error: disk on fire")));
 }
 
 #[test]
@@ -168,8 +128,5 @@ fn open_names_the_file() {
     assert_eq!(items.len(), 1);
     let missing = tmp.path().join("missing.txt");
     let e = open(missing.to_str().unwrap()).err().unwrap();
-    assert!(
-        e.starts_with("cannot open input file") && e.contains("missing.txt"),
-        "{e}"
-    );
+    assert!(e.starts_with("cannot open input file") && e.contains("missing.txt"), "{e}");
 }

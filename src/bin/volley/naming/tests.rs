@@ -11,20 +11,14 @@ fn url(s: &str) -> Url {
 fn safe_component_rules() {
     assert_eq!(safe_component("a.txt").as_deref(), Some("a.txt"));
     assert_eq!(safe_component("a/b\\c").as_deref(), Some("a_b_c"));
-    assert_eq!(
-        safe_component("a\u{1b}[31mred\u{7f}\u{85}").as_deref(),
-        Some("a_[31mred__")
-    );
+    assert_eq!(safe_component("a\u{1b}[31mred\u{7f}\u{85}").as_deref(), Some("a_[31mred__"));
     assert_eq!(safe_component(".bashrc").as_deref(), Some("bashrc"));
     assert_eq!(safe_component("..").as_deref(), None);
     assert_eq!(safe_component(" . ").as_deref(), None);
     assert_eq!(safe_component("").as_deref(), None);
     assert_eq!(safe_component("-rf").as_deref(), Some("_rf"));
     assert_eq!(safe_component("  x y  ").as_deref(), Some("x y"));
-    assert_eq!(
-        safe_component("../../etc/passwd").as_deref(),
-        Some("_.._etc_passwd")
-    );
+    assert_eq!(safe_component("../../etc/passwd").as_deref(), Some("_.._etc_passwd"));
 }
 
 #[test]
@@ -47,10 +41,7 @@ fn names_from_urls() {
     assert_eq!(name_from_url(&url("http://h/")), "index.html");
     assert_eq!(name_from_url(&url("http://h")), "index.html");
     assert_eq!(name_from_url(&url("http://h/dir/")), "index.html");
-    assert_eq!(
-        name_from_url(&url("http://h/%E2%82%AC%20rates.txt")),
-        "€ rates.txt"
-    );
+    assert_eq!(name_from_url(&url("http://h/%E2%82%AC%20rates.txt")), "€ rates.txt");
     assert_eq!(name_from_url(&url("http://h/a%2Fb")), "a_b");
     assert_eq!(name_from_url(&url("http://h/%2e%2e")), "index.html");
     assert_eq!(name_from_url(&url("http://h/x%ff%zz")), "x\u{fffd}%zz");
@@ -65,105 +56,49 @@ fn force_directories_cannot_escape() {
     assert_eq!(p, PathBuf::from("example.org_8080/d/f.txt"));
     let p = force_dir_path(&url("http://h/a/b%2Fc/.hidden/-d/f.txt"));
     assert_eq!(p, PathBuf::from("h/a/b_c/hidden/_d/f.txt"));
-    assert_eq!(
-        force_dir_path(&url("https://h:443/x")),
-        PathBuf::from("h/x")
-    );
-    assert_eq!(
-        force_dir_path(&url("http://h/dir/")),
-        PathBuf::from("h/dir/index.html")
-    );
-    assert_eq!(
-        force_dir_path(&url("http://[::1]:81/a")),
-        PathBuf::from("[::1]_81/a")
-    );
-    for u in [
-        "http://h/..%2f..%2fx",
-        "http://h/%2e./.%2e/y",
-        "http://h/a/%5c..%5c/z",
-    ] {
+    assert_eq!(force_dir_path(&url("https://h:443/x")), PathBuf::from("h/x"));
+    assert_eq!(force_dir_path(&url("http://h/dir/")), PathBuf::from("h/dir/index.html"));
+    assert_eq!(force_dir_path(&url("http://[::1]:81/a")), PathBuf::from("[::1]_81/a"));
+    for u in ["http://h/..%2f..%2fx", "http://h/%2e./.%2e/y", "http://h/a/%5c..%5c/z"] {
         let p = force_dir_path(&url(u));
-        assert!(
-            p.components().all(|c| matches!(c, Component::Normal(_))),
-            "{u}: {p:?}"
-        );
+        assert!(p.components().all(|c| matches!(c, Component::Normal(_))), "{u}: {p:?}");
     }
 }
 
 #[test]
 fn content_disposition() {
     let cd = |s: &str| content_disposition_filename(s.as_bytes());
+    assert_eq!(cd("attachment; filename=\"a b.txt\"").as_deref(), Some("a b.txt"));
+    assert_eq!(cd("attachment; filename=plain.txt").as_deref(), Some("plain.txt"));
     assert_eq!(
-        cd("attachment; filename=\"a b.txt\"").as_deref(),
-        Some("a b.txt")
-    );
-    assert_eq!(
-        cd("attachment; filename=plain.txt").as_deref(),
-        Some("plain.txt")
-    );
-    assert_eq!(
-        cd("attachment; filename=\"EURO rates.txt\"; filename*=UTF-8''%e2%82%ac%20rates.txt")
-            .as_deref(),
+        cd("attachment; filename=\"EURO rates.txt\"; filename*=UTF-8''%e2%82%ac%20rates.txt").as_deref(),
         Some("€ rates.txt")
     );
     assert_eq!(
         cd("attachment; filename*=utf-8'en'%e2%82%ac.txt; filename=\"x.txt\"").as_deref(),
         Some("€.txt")
     );
-    assert_eq!(
-        cd("attachment; filename*=iso-8859-1''%A3%20rates").as_deref(),
-        Some("£ rates")
-    );
+    assert_eq!(cd("attachment; filename*=iso-8859-1''%A3%20rates").as_deref(), Some("£ rates"));
     // Undecodable filename* falls back to filename.
-    assert_eq!(
-        cd("attachment; filename*=UTF-8''%ff; filename=ok").as_deref(),
-        Some("ok")
-    );
-    assert_eq!(
-        cd("attachment; filename*=koi8-r''x; filename=ok").as_deref(),
-        Some("ok")
-    );
-    assert_eq!(
-        cd(r#"attachment; filename="q\"uote""#).as_deref(),
-        Some("q\"uote")
-    );
+    assert_eq!(cd("attachment; filename*=UTF-8''%ff; filename=ok").as_deref(), Some("ok"));
+    assert_eq!(cd("attachment; filename*=koi8-r''x; filename=ok").as_deref(), Some("ok"));
+    assert_eq!(cd(r#"attachment; filename="q\"uote""#).as_deref(), Some("q\"uote"));
     // An escaped backslash is still a directory separator for the last-part rule.
     assert_eq!(cd(r#"attachment; filename="q\\d""#).as_deref(), Some("d"));
-    assert_eq!(
-        cd("attachment; filename=\"../../etc/passwd\"").as_deref(),
-        Some("passwd")
-    );
-    assert_eq!(
-        cd("attachment; filename=\"C:\\\\x\\\\evil.exe\"").as_deref(),
-        Some("evil.exe")
-    );
+    assert_eq!(cd("attachment; filename=\"../../etc/passwd\"").as_deref(), Some("passwd"));
+    assert_eq!(cd("attachment; filename=\"C:\\\\x\\\\evil.exe\"").as_deref(), Some("evil.exe"));
     assert_eq!(cd("attachment; filename=\"..\"").as_deref(), None);
     assert_eq!(cd("inline").as_deref(), None);
-    assert_eq!(
-        cd("attachment; foo; size=3; FILENAME=\"up.txt\"").as_deref(),
-        Some("up.txt")
-    );
-    assert_eq!(
-        cd("attachment; filename=\"unterminated").as_deref(),
-        Some("unterminated")
-    );
-    assert_eq!(
-        cd("attachment; filename=\"a\"junk; x=y").as_deref(),
-        Some("a")
-    );
+    assert_eq!(cd("attachment; foo; size=3; FILENAME=\"up.txt\"").as_deref(), Some("up.txt"));
+    assert_eq!(cd("attachment; filename=\"unterminated").as_deref(), Some("unterminated"));
+    assert_eq!(cd("attachment; filename=\"a\"junk; x=y").as_deref(), Some("a"));
     // Raw Latin-1 bytes in the header.
-    assert_eq!(
-        content_disposition_filename(b"attachment; filename=\"\xa3.txt\"").as_deref(),
-        Some("£.txt")
-    );
+    assert_eq!(content_disposition_filename(b"attachment; filename=\"\xa3.txt\"").as_deref(), Some("£.txt"));
 }
 
 #[test]
 fn allocator_suffixes_and_parts() {
-    let on_disk: HashSet<PathBuf> = ["d/a", "d/b.part", "d/c.1"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+    let on_disk: HashSet<PathBuf> = ["d/a", "d/b.part", "d/c.1"].iter().map(PathBuf::from).collect();
     let exists = |p: &Path| on_disk.contains(p);
     let mut alloc = NameAllocator::new(false);
     let dir = Path::new("d");
@@ -202,14 +137,8 @@ fn allocator_against_a_real_directory() {
     #[cfg(unix)]
     std::os::unix::fs::symlink(dir.join("missing"), dir.join("link")).unwrap();
     let mut alloc = NameAllocator::new(false);
-    assert_eq!(
-        alloc.allocate(dir, "f.bin", exists_on_disk),
-        Ok(dir.join("f.bin.2"))
-    );
+    assert_eq!(alloc.allocate(dir, "f.bin", exists_on_disk), Ok(dir.join("f.bin.2")));
     #[cfg(unix)]
-    assert_eq!(
-        alloc.allocate(dir, "link", exists_on_disk),
-        Ok(dir.join("link.1"))
-    );
+    assert_eq!(alloc.allocate(dir, "link", exists_on_disk), Ok(dir.join("link.1")));
     assert_eq!(part_path(&dir.join("x")), dir.join("x.part"));
 }

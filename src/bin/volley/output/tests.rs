@@ -25,10 +25,7 @@ fn rates_and_seconds() {
 
 #[test]
 fn event_lines() {
-    assert_eq!(
-        saving_line("http://h/a", "./a"),
-        "[*] saving http://h/a to ./a"
-    );
+    assert_eq!(saving_line("http://h/a", "./a"), "[*] saving http://h/a to ./a");
     assert_eq!(
         done_line("http://h/a", "./a", 4096, Duration::from_millis(10)),
         "[+] http://h/a -> ./a (4096 in 0.01s)"
@@ -48,10 +45,7 @@ fn heads() {
     let url = Url::parse("http://h:8080/x?y=1").unwrap();
     let mut hs = volley::Headers::new();
     hs.push("Accept", "*/*");
-    assert_eq!(
-        request_head("GET", &url, &hs),
-        "> GET /x?y=1 HTTP/1.1\n> Host: h:8080\n> Accept: */*\n"
-    );
+    assert_eq!(request_head("GET", &url, &hs), "> GET /x?y=1 HTTP/1.1\n> Host: h:8080\n> Accept: */*\n");
     let mut headers = volley::Headers::new();
     headers.push("Content-Length", "3");
     headers.push("X-Evil", b"a\x1bb\xff".to_vec());
@@ -62,15 +56,8 @@ fn heads() {
         headers,
         url: url.clone(),
     };
-    assert_eq!(
-        response_head(&resp),
-        "< HTTP/1.1 200 OK\n< Content-Length: 3\n< X-Evil: a\\u{1b}b\u{fffd}\n"
-    );
-    let resp = volley::Response {
-        reason: String::new(),
-        version: volley::Version::Http10,
-        ..resp
-    };
+    assert_eq!(response_head(&resp), "< HTTP/1.1 200 OK\n< Content-Length: 3\n< X-Evil: a\\u{1b}b\u{fffd}\n");
+    let resp = volley::Response { reason: String::new(), version: volley::Version::Http10, ..resp };
     assert!(response_head(&resp).starts_with("< HTTP/1.0 200\n"));
 }
 
@@ -85,10 +72,7 @@ fn printer_respects_verbosity() {
         p.summary(1, 1, 1, Duration::from_secs(1)).unwrap();
         String::from_utf8(p.into_inner()).unwrap()
     };
-    assert_eq!(
-        run(Verbosity::Quiet),
-        "[-] v: boom\n1 ok, 1 failed, 1 B in 1.00s (1 B/s)\n"
-    );
+    assert_eq!(run(Verbosity::Quiet), "[-] v: boom\n1 ok, 1 failed, 1 B in 1.00s (1 B/s)\n");
     let normal = run(Verbosity::Normal);
     assert!(normal.starts_with("[*] saving u to p\n[+] u -> p (1 in 0.00s)\n[-] v: boom\n"));
     assert!(!normal.contains("> GET"));

@@ -34,10 +34,7 @@ fn overall_line_and_eta() {
     s.finish(2, false);
     let t10 = t0 + Duration::from_secs(10);
     // 2 files in 10 s, 2 left: 10 s.
-    assert_eq!(
-        s.overall_line(t10),
-        "2/4 files (1 failed)  1.5 MiB  -/s  ETA 0:00:10"
-    );
+    assert_eq!(s.overall_line(t10), "2/4 files (1 failed)  1.5 MiB  -/s  ETA 0:00:10");
     // Everything left is active with known sizes and a known speed: bytes-based ETA.
     s.start(3, "c", Some(10 * MIB));
     s.start(4, "d", Some(10 * MIB));
@@ -46,10 +43,7 @@ fn overall_line_and_eta() {
     s.add_bytes(4, MIB);
     s.sample(t10 + Duration::from_secs(1));
     // 18 MiB left at 2 MiB/s.
-    assert_eq!(
-        s.eta(t10 + Duration::from_secs(1)),
-        Some(Duration::from_secs(9))
-    );
+    assert_eq!(s.eta(t10 + Duration::from_secs(1)), Some(Duration::from_secs(9)));
     s.finish(3, true);
     s.finish(4, true);
     assert_eq!(s.eta(t10), Some(Duration::ZERO));
@@ -73,10 +67,7 @@ fn active_lines_show_the_largest() {
     s.set_size(3, Some(200 * MIB));
     assert!(s.active_lines(1)[0].contains("unknown-size"));
     s.start(5, "evil\u{1b}[2J", Some(0));
-    assert!(s
-        .active_lines(10)
-        .iter()
-        .any(|l| l.contains("evil\\u{1b}[2J")));
+    assert!(s.active_lines(10).iter().any(|l| l.contains("evil\\u{1b}[2J")));
 }
 
 #[test]

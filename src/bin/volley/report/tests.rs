@@ -10,10 +10,7 @@ struct Shared(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Shared {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .extend_from_slice(b);
+        self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -64,33 +61,12 @@ fn record_json_shape() {
 #[test]
 fn kind_strings_are_exact() {
     use ErrorClass::*;
-    let all = [
-        Dns, Connect, Tls, Timeout, Protocol, Http, Redirect, Io, Checksum, Cancelled,
-    ];
-    let names: Vec<String> = all
-        .iter()
-        .map(|k| {
-            serde_json::to_value(k)
-                .unwrap()
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
+    let all = [Dns, Connect, Tls, Timeout, Protocol, Http, Redirect, Io, Checksum, Cancelled];
+    let names: Vec<String> =
+        all.iter().map(|k| serde_json::to_value(k).unwrap().as_str().unwrap_or("").to_string()).collect();
     assert_eq!(
         names,
-        [
-            "dns",
-            "connect",
-            "tls",
-            "timeout",
-            "protocol",
-            "http",
-            "redirect",
-            "io",
-            "checksum",
-            "cancelled"
-        ]
+        ["dns", "connect", "tls", "timeout", "protocol", "http", "redirect", "io", "checksum", "cancelled"]
     );
     for k in all {
         assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
@@ -113,10 +89,7 @@ fn library_kinds_map() {
     assert_eq!(f(ErrorKind::Io), ErrorClass::Io);
     assert_eq!(f(ErrorKind::Config), ErrorClass::Io);
     assert_eq!(f(ErrorKind::Cancelled), ErrorClass::Cancelled);
-    assert_eq!(
-        ReportError::http(404, "Not Found").message,
-        "HTTP 404 Not Found"
-    );
+    assert_eq!(ReportError::http(404, "Not Found").message, "HTTP 404 Not Found");
     assert_eq!(ReportError::http(500, "").message, "HTTP 500");
     assert_eq!(ReportError::http(500, "").kind, ErrorClass::Http);
 }
@@ -126,11 +99,7 @@ fn writer_emits_one_line_per_record() {
     let buf = Shared::default();
     let mut w = ReportWriter::new(Box::new(buf.clone()));
     w.write(&ok_record()).unwrap();
-    w.write(&Record {
-        url: "http://h/\"q\"\n".into(),
-        ..ok_record()
-    })
-    .unwrap();
+    w.write(&Record { url: "http://h/\"q\"\n".into(), ..ok_record() }).unwrap();
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2);
@@ -150,11 +119,6 @@ fn file_writer_flushes_per_line_and_names_bad_paths() {
     assert!(text.ends_with("null}\n"), "{text}");
     drop(w);
     let bad = dir.path().join("no/such/dir/r.jsonl");
-    let err = ReportWriter::create(bad.to_str().unwrap())
-        .err()
-        .unwrap_or_default();
-    assert!(
-        err.starts_with("cannot create report file") && err.contains("no/such/dir"),
-        "{err}"
-    );
+    let err = ReportWriter::create(bad.to_str().unwrap()).err().unwrap_or_default();
+    assert!(err.starts_with("cannot create report file") && err.contains("no/such/dir"), "{err}");
 }

@@ -30,10 +30,7 @@ fn existing_part_is_not_clobbered_without_overwrite() {
     let dest = tmp.path().join("f");
     fs::write(part_path(&dest), b"old").unwrap();
     let e = PartFile::create(&dest, false, None).err().unwrap();
-    assert!(
-        e.to_string().starts_with("cannot create") && e.to_string().contains("f.part"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("cannot create") && e.to_string().contains("f.part"), "{e}");
     let mut p = PartFile::create(&dest, true, None).unwrap();
     p.write(b"new").unwrap();
     p.finish().unwrap();
@@ -107,9 +104,6 @@ fn abandon_removes_unless_kept() {
     let e = PartFile::create(&tmp.path().join("file-as-dir"), false, None).unwrap();
     e.abandon(true);
     let bad = tmp.path().join("file-as-dir.part/x");
-    let err = PartFile::create(&bad, false, None)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = PartFile::create(&bad, false, None).err().unwrap().to_string();
     assert!(err.starts_with("cannot create directory"), "{err}");
 }

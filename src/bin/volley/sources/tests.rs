@@ -5,9 +5,7 @@ use crate::input::InputReader;
 use std::io::Cursor;
 
 fn input(text: &str) -> Option<InputIter> {
-    Some(Box::new(InputReader::new(Cursor::new(
-        text.as_bytes().to_vec(),
-    ))))
+    Some(Box::new(InputReader::new(Cursor::new(text.as_bytes().to_vec()))))
 }
 
 fn urls(s: &[&str]) -> Vec<String> {
@@ -15,8 +13,7 @@ fn urls(s: &[&str]) -> Vec<String> {
 }
 
 fn collect(src: Sources) -> Vec<Result<(String, Origin), String>> {
-    src.map(|r| r.map(|j| (j.url, j.origin)).map_err(|e| e.to_string()))
-        .collect()
+    src.map(|r| r.map(|j| (j.url, j.origin)).map_err(|e| e.to_string())).collect()
 }
 
 #[test]
@@ -43,13 +40,7 @@ fn args_then_input_with_globs() {
 
 #[test]
 fn input_options_apply_to_every_expansion() {
-    let mut src = Sources::new(
-        &[],
-        input("http://c/[1-2]\n  out=c.bin\n  foo=1\n"),
-        true,
-        None,
-    )
-    .unwrap();
+    let mut src = Sources::new(&[], input("http://c/[1-2]\n  out=c.bin\n  foo=1\n"), true, None).unwrap();
     let jobs: Vec<Job> = src.by_ref().map(|r| r.unwrap()).collect();
     assert_eq!(jobs.len(), 2);
     assert!(jobs.iter().all(|j| j.out.as_deref() == Some("c.bin")));
@@ -60,42 +51,27 @@ fn input_options_apply_to_every_expansion() {
 
 #[test]
 fn no_glob_takes_patterns_literally() {
-    let src = Sources::new(
-        &urls(&["http://a/[1-2]", "http://a/]"]),
-        input("http://c/{x}\n"),
-        false,
-        None,
-    )
-    .unwrap();
+    let src =
+        Sources::new(&urls(&["http://a/[1-2]", "http://a/]"]), input("http://c/{x}\n"), false, None).unwrap();
     let got: Vec<String> = src.map(|r| r.unwrap().url).collect();
     assert_eq!(got, ["http://a/[1-2]", "http://a/]", "http://c/{x}"]);
 }
 
 #[test]
 fn bad_globs() {
-    let e = Sources::new(&urls(&["http://ok/", "http://a/[1-"]), None, true, None)
-        .err()
-        .unwrap();
-    assert!(
-        e.starts_with("URL argument 2 (http://a/[1-): bad URL glob at column 10"),
-        "{e}"
-    );
+    let e = Sources::new(&urls(&["http://ok/", "http://a/[1-"]), None, true, None).err().unwrap();
+    assert!(e.starts_with("URL argument 2 (http://a/[1-): bad URL glob at column 10"), "{e}");
     let got = collect(Sources::new(&[], input("http://a/{x\nhttp://b/\n"), true, None).unwrap());
     assert_eq!(got.len(), 2);
     let e = got[0].clone().unwrap_err();
-    assert!(
-        e.starts_with("input line 1: bad URL glob at column 10"),
-        "{e}"
-    );
+    assert!(e.starts_with("input line 1: bad URL glob at column 10"), "{e}");
     assert_eq!(got[1], Ok(("http://b/".into(), Origin::Line(2))));
 }
 
 #[test]
 fn shards_split_without_overlap() {
-    let list: String = (0..200)
-        .map(|i| format!("http://host{i}.example/f\n"))
-        .collect::<String>()
-        + "not a url\n";
+    let list: String =
+        (0..200).map(|i| format!("http://host{i}.example/f\n")).collect::<String>() + "not a url\n";
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;
     for k in 1..=3 {
@@ -112,10 +88,7 @@ fn shards_split_without_overlap() {
 
 #[test]
 fn totals() {
-    assert_eq!(
-        Sources::args_total(&urls(&["a[1-10]", "b{x,y}", "c"]), true),
-        Some(13)
-    );
+    assert_eq!(Sources::args_total(&urls(&["a[1-10]", "b{x,y}", "c"]), true), Some(13));
     assert_eq!(Sources::args_total(&urls(&["a[1-10]"]), false), Some(1));
     assert_eq!(Sources::args_total(&urls(&["a[1-"]), true), None);
     let mut src = Sources::new(&urls(&["a[1-3]"]), None, true, None).unwrap();
@@ -127,8 +100,5 @@ fn totals() {
 #[test]
 fn a_big_glob_is_lazy() {
     let mut src = Sources::new(&urls(&["http://h/[1-1000000000]"]), None, true, None).unwrap();
-    assert_eq!(
-        src.nth(999).map(|r| r.unwrap().url).as_deref(),
-        Some("http://h/1000")
-    );
+    assert_eq!(src.nth(999).map(|r| r.unwrap().url).as_deref(), Some("http://h/1000"));
 }
