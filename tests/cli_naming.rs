@@ -53,10 +53,7 @@ fn names_and_collisions() {
         &srv.url("/my%20file.txt"),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        files(&dir),
-        ["a.txt", "a.txt.1", "index.html", "my file.txt"]
-    );
+    assert_eq!(files(&dir), ["a.txt", "a.txt.1", "index.html", "my file.txt"]);
     assert_eq!(fs::read(dir.join("a.txt")).expect("a"), b"one");
     assert_eq!(fs::read(dir.join("a.txt.1")).expect("a.1"), b"two");
     assert!(err.contains("4 ok, 0 failed"), "{err}");
@@ -68,12 +65,7 @@ fn force_directories() {
     let srv = CliServer::start();
     srv.route("/x/y/z.bin", Route::file("deep"));
     let dir = temp_dir("forcedirs");
-    let (code, err) = run(&[
-        "-x",
-        "-P",
-        dir.to_str().expect("utf-8"),
-        &srv.url("/x/y/z.bin"),
-    ]);
+    let (code, err) = run(&["-x", "-P", dir.to_str().expect("utf-8"), &srv.url("/x/y/z.bin")]);
     assert_eq!(code, 0, "{err}");
     let port = srv.url("").rsplit(':').next().expect("port").to_string();
     assert_eq!(files(&dir), [format!("127.0.0.1_{port}/x/y/z.bin")]);
@@ -85,10 +77,7 @@ fn unsafe_names_stay_inside_the_directory() {
     srv.route("/*", Route::file("x"));
     srv.route(
         "/cd",
-        Route::file("cd").header(
-            "Content-Disposition",
-            "attachment; filename=\"../../etc/passwd\"",
-        ),
+        Route::file("cd").header("Content-Disposition", "attachment; filename=\"../../etc/passwd\""),
     );
     srv.route(
         "/cd2",
@@ -100,36 +89,18 @@ fn unsafe_names_stay_inside_the_directory() {
     let base = temp_dir("unsafe");
     let dir = base.join("out");
     let d = dir.to_str().expect("utf-8");
-    let urls = [
-        "/a/..",
-        "/..%2F..%2Fevil",
-        "/%2E%2E",
-        "/%2Fetc%2Fpasswd",
-        "/.hidden",
-        "/-rf",
-        "/cd",
-        "/cd2",
-    ];
+    let urls = ["/a/..", "/..%2F..%2Fevil", "/%2E%2E", "/%2Fetc%2Fpasswd", "/.hidden", "/-rf", "/cd", "/cd2"];
     let mut args = vec!["--content-disposition", "-j", "1", "-P", d];
     let urls: Vec<String> = urls.iter().map(|u| srv.url(u)).collect();
     args.extend(urls.iter().map(String::as_str));
     let (code, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     // Nothing outside the output directory.
-    assert_eq!(
-        files(&base)
-            .iter()
-            .filter(|f| !f.starts_with("out/"))
-            .count(),
-        0
-    );
+    assert_eq!(files(&base).iter().filter(|f| !f.starts_with("out/")).count(), 0);
     let got = files(&dir);
     assert_eq!(got.len(), 8, "{got:?}");
     for f in &got {
-        assert!(
-            !f.contains('/') && !f.starts_with('.') && !f.starts_with('-'),
-            "{f}"
-        );
+        assert!(!f.contains('/') && !f.starts_with('.') && !f.starts_with('-'), "{f}");
     }
     assert!(got.contains(&"passwd".to_string()), "{got:?}");
     assert!(got.contains(&"_etc_passwd".to_string()), "{got:?}");
@@ -163,30 +134,15 @@ fn glob_ranges_and_lists() {
     let srv = CliServer::start();
     srv.route("/f/*", Route::file("g"));
     let dir = temp_dir("glob");
-    let (code, err) = run(&[
-        "-P",
-        dir.to_str().expect("utf-8"),
-        &srv.url("/f/[1-5].txt"),
-        &srv.url("/f/{x,y}.dat"),
-    ]);
+    let (code, err) =
+        run(&["-P", dir.to_str().expect("utf-8"), &srv.url("/f/[1-5].txt"), &srv.url("/f/{x,y}.dat")]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        files(&dir),
-        ["1.txt", "2.txt", "3.txt", "4.txt", "5.txt", "x.dat", "y.dat"]
-    );
+    assert_eq!(files(&dir), ["1.txt", "2.txt", "3.txt", "4.txt", "5.txt", "x.dat", "y.dat"]);
     assert_eq!(srv.seen().len(), 7);
     // -g takes brackets literally (a 404 here).
-    let (code, _) = run(&[
-        "-g",
-        "-P",
-        dir.to_str().expect("utf-8"),
-        &srv.url("/g/[1-2]"),
-    ]);
+    let (code, _) = run(&["-g", "-P", dir.to_str().expect("utf-8"), &srv.url("/g/[1-2]")]);
     assert_eq!(code, 1);
-    assert!(srv
-        .seen()
-        .iter()
-        .any(|s| s.path == "/g/%5B1-2%5D" || s.path == "/g/[1-2]"));
+    assert!(srv.seen().iter().any(|s| s.path == "/g/%5B1-2%5D" || s.path == "/g/[1-2]"));
 }
 
 #[test]
@@ -197,10 +153,7 @@ fn input_file_names_and_checksums() {
     srv.route("/bad", Route::file(bytes(5000, 2)));
     let sha = |b: &[u8]| {
         let d = ring::digest::digest(&ring::digest::SHA256, b);
-        d.as_ref()
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>()
+        d.as_ref().iter().map(|x| format!("{x:02x}")).collect::<String>()
     };
     let dir = temp_dir("inputfile");
     let list = dir.join("list.txt");
@@ -242,9 +195,7 @@ fn input_file_names_and_checksums() {
 fn shards_partition_the_hosts() {
     // Names that fail fast at a DNS "server" that refuses: the reports say which
     // shard took which URL without any traffic leaving 127.0.0.1.
-    let urls: Vec<String> = (0..40)
-        .map(|i| format!("http://host{i}.test/f{i}"))
-        .collect();
+    let urls: Vec<String> = (0..40).map(|i| format!("http://host{i}.test/f{i}")).collect();
     let dir = temp_dir("shard");
     let mut all = Vec::new();
     for k in 1..=3 {

@@ -29,16 +29,11 @@ fn resume_after_kill_is_byte_exact() {
     let body = bytes(3 << 20, 7);
     srv.route(
         "/big.bin",
-        Route::file(body.clone())
-            .header("ETag", "\"v1\"")
-            .trickle(32 * 1024, Duration::from_millis(20)),
+        Route::file(body.clone()).header("ETag", "\"v1\"").trickle(32 * 1024, Duration::from_millis(20)),
     );
     let dir = temp_dir("resume-kill");
     let part = dir.join("big.bin.part");
-    let mut child = volley()
-        .args(["-c", "-q", "-P", s(&dir), &srv.url("/big.bin")])
-        .spawn()
-        .expect("spawn");
+    let mut child = volley().args(["-c", "-q", "-P", s(&dir), &srv.url("/big.bin")]).spawn().expect("spawn");
     let t0 = Instant::now();
     while fs::metadata(&part).map_or(0, |m| m.len()) < 200_000 {
         assert!(t0.elapsed() < Duration::from_secs(20), "no progress");
@@ -50,27 +45,14 @@ fn resume_after_kill_is_byte_exact() {
     assert!(have > 0 && have < body.len() as u64);
     assert!(!dir.join("big.bin").exists());
     // The second run fetches only the rest.
-    srv.route(
-        "/big.bin",
-        Route::file(body.clone()).header("ETag", "\"v1\""),
-    );
+    srv.route("/big.bin", Route::file(body.clone()).header("ETag", "\"v1\""));
     let report = dir.join("r.jsonl");
-    let (code, err) = run(&[
-        "-c",
-        "-P",
-        s(&dir),
-        "--report",
-        s(&report),
-        &srv.url("/big.bin"),
-    ]);
+    let (code, err) = run(&["-c", "-P", s(&dir), "--report", s(&report), &srv.url("/big.bin")]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(fs::read(dir.join("big.bin")).expect("file"), body);
     assert!(!part.exists() && !dir.join("big.bin.part.meta").exists());
     let last = srv.seen_for("/big.bin").pop().expect("request");
-    assert_eq!(
-        last.header("range"),
-        Some(format!("bytes={have}-").as_str())
-    );
+    assert_eq!(last.header("range"), Some(format!("bytes={have}-").as_str()));
     assert_eq!(last.header("if-range"), Some("\"v1\""));
     let rec = report_line(&report);
     assert_eq!(rec["resumed_from"], have);
@@ -103,10 +85,7 @@ fn a_200_to_a_range_request_starts_over() {
 fn a_changed_validator_restarts_cleanly() {
     let srv = CliServer::start();
     let body = bytes(40_000, 4);
-    srv.route(
-        "/v.bin",
-        Route::file(body.clone()).header("ETag", "\"new\""),
-    );
+    srv.route("/v.bin", Route::file(body.clone()).header("ETag", "\"new\""));
     let dir = temp_dir("resume-ifrange");
     fs::write(dir.join("v.bin.part"), bytes(10_000, 99)).expect("part");
     fs::write(dir.join("v.bin.part.meta"), "\"old\"\n").expect("meta");
@@ -138,20 +117,10 @@ fn max_bytes_asks_for_a_range_and_truncates() {
     srv.route("/r.bin", Route::file(body.clone()));
     srv.route("/n.bin", Route::file(body.clone()).no_ranges());
     let dir = temp_dir("maxbytes");
-    let (code, err) = run(&[
-        "--max-bytes",
-        "1000",
-        "-P",
-        s(&dir),
-        &srv.url("/r.bin"),
-        &srv.url("/n.bin"),
-    ]);
+    let (code, err) = run(&["--max-bytes", "1000", "-P", s(&dir), &srv.url("/r.bin"), &srv.url("/n.bin")]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(fs::read(dir.join("r.bin")).expect("r"), &body[..1000]);
     assert_eq!(fs::read(dir.join("n.bin")).expect("n"), &body[..1000]);
-    assert_eq!(
-        srv.seen_for("/r.bin")[0].header("range"),
-        Some("bytes=0-999")
-    );
+    assert_eq!(srv.seen_for("/r.bin")[0].header("range"), Some("bytes=0-999"));
     assert!(!dir.join("n.bin.part").exists());
 }

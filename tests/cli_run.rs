@@ -80,23 +80,12 @@ fn report_records() {
     let recs = records(&report);
     assert_eq!(recs.len(), 4, "{recs:?}");
     let by = |suffix: &str| {
-        recs.iter()
-            .find(|r| r["url"].as_str().is_some_and(|u| u.ends_with(suffix)))
-            .expect("record")
-            .clone()
+        recs.iter().find(|r| r["url"].as_str().is_some_and(|u| u.ends_with(suffix))).expect("record").clone()
     };
     let a = by("/a.bin");
-    for key in [
-        "url",
-        "final_url",
-        "status",
-        "path",
-        "bytes",
-        "elapsed_ms",
-        "attempts",
-        "resumed_from",
-        "error",
-    ] {
+    for key in
+        ["url", "final_url", "status", "path", "bytes", "elapsed_ms", "attempts", "resumed_from", "error"]
+    {
         assert!(a.get(key).is_some(), "{key} missing in {a}");
     }
     assert_eq!(a["status"], 200);
@@ -105,10 +94,7 @@ fn report_records() {
     assert!(a["error"].is_null() && a["resumed_from"].is_null());
     assert!(a["path"].as_str().expect("path").ends_with("a.bin"));
     let moved = by("/moved");
-    assert!(moved["final_url"]
-        .as_str()
-        .expect("final")
-        .ends_with("/a.bin"));
+    assert!(moved["final_url"].as_str().expect("final").ends_with("/a.bin"));
     // Named after the URL asked for, as curl -O and wget do.
     assert!(moved["path"].as_str().expect("path").ends_with("moved"));
     let gone = by("/gone");
@@ -122,10 +108,7 @@ fn report_records() {
 #[test]
 fn retries_honour_retry_after() {
     let srv = CliServer::start();
-    srv.route(
-        "/busy",
-        Route::file("at last").then_first(429, &[("Retry-After", "1")]),
-    );
+    srv.route("/busy", Route::file("at last").then_first(429, &[("Retry-After", "1")]));
     let dir = temp_dir("retry");
     let report = dir.join("r.jsonl");
     let (code, err) = run(&["-P", s(&dir), "--report", s(&report), &srv.url("/busy")]);
@@ -148,36 +131,24 @@ fn retries_honour_retry_after() {
 fn cat_keeps_input_order() {
     let srv = CliServer::start();
     let first = bytes(40_000, 1);
-    srv.route(
-        "/1",
-        Route::file(first.clone()).trickle(4000, Duration::from_millis(40)),
-    );
+    srv.route("/1", Route::file(first.clone()).trickle(4000, Duration::from_millis(40)));
     srv.route("/2", Route::file(bytes(30_000, 2)));
     srv.route("/3", Route::file(bytes(20_000, 3)));
-    let out = volley()
-        .args(["--cat", &srv.url("/{1,2,3}")])
-        .output()
-        .expect("run");
+    let out = volley().args(["--cat", &srv.url("/{1,2,3}")]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let mut want = first;
     want.extend(bytes(30_000, 2));
     want.extend(bytes(20_000, 3));
     assert!(out.stdout == want, "bodies out of order");
     // -O - writes one body to stdout.
-    let out = volley()
-        .args(["-q", "-O", "-", &srv.url("/2")])
-        .output()
-        .expect("run");
+    let out = volley().args(["-q", "-O", "-", &srv.url("/2")]).output().expect("run");
     assert_eq!(out.stdout, bytes(30_000, 2));
 }
 
 #[test]
 fn sigint_keeps_parts_and_exits_130() {
     let srv = CliServer::start();
-    srv.route(
-        "/*",
-        Route::file(bytes(4 << 20, 4)).trickle(16 * 1024, Duration::from_millis(20)),
-    );
+    srv.route("/*", Route::file(bytes(4 << 20, 4)).trickle(16 * 1024, Duration::from_millis(20)));
     let dir = temp_dir("sigint");
     let child = volley()
         .args(["-P", s(&dir), &srv.url("/a"), &srv.url("/b")])
@@ -189,10 +160,7 @@ fn sigint_keeps_parts_and_exits_130() {
         assert!(t0.elapsed() < Duration::from_secs(20), "no progress");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     let out = child.wait_with_output().expect("wait");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -221,9 +189,7 @@ fn out_of_descriptors_queues_instead_of_failing() {
     srv.route("/f/*", Route::file(bytes(2000, 6)));
     let dir = temp_dir("emfile");
     let list = dir.join("list.txt");
-    let text: String = (0..300)
-        .map(|i| format!("{}\n", srv.url(&format!("/f/{i}"))))
-        .collect();
+    let text: String = (0..300).map(|i| format!("{}\n", srv.url(&format!("/f/{i}")))).collect();
     fs::write(&list, text).expect("list");
     let out = Command::new("sh")
         .arg("-c")
@@ -245,9 +211,7 @@ fn a_long_list_runs_in_bounded_memory() {
     srv.no_record();
     let dir = temp_dir("biglist");
     let list = dir.join("list.txt");
-    let text: String = (0..100_000)
-        .map(|i| format!("{}\n", srv.url(&format!("/missing/{i}"))))
-        .collect();
+    let text: String = (0..100_000).map(|i| format!("{}\n", srv.url(&format!("/missing/{i}")))).collect();
     fs::write(&list, text).expect("list");
     // 100,000 `[-]` lines: to a file, as a pipe nobody reads would block the run.
     let log = fs::File::create(dir.join("stderr.txt")).expect("log");
@@ -273,9 +237,6 @@ fn a_long_list_runs_in_bounded_memory() {
     let summary = err.lines().last().unwrap_or("");
     assert_eq!(status.code(), Some(1), "{summary}");
     assert!(summary.starts_with("0 ok, 100000 failed"), "{summary}");
-    eprintln!(
-        "100k list: {:.1}s, peak RSS {hwm_kb} kB",
-        t0.elapsed().as_secs_f64()
-    );
+    eprintln!("100k list: {:.1}s, peak RSS {hwm_kb} kB", t0.elapsed().as_secs_f64());
     assert!(hwm_kb > 0 && hwm_kb < 24 * 1024, "peak RSS {hwm_kb} kB");
 }

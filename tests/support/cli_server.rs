@@ -71,10 +71,7 @@ impl Route {
 
     /// `status` with a short body.
     pub fn status(status: u16) -> Route {
-        Route {
-            status,
-            ..Route::file(format!("status {status}\n"))
-        }
+        Route { status, ..Route::file(format!("status {status}\n")) }
     }
 
     /// Add a response header.
@@ -97,10 +94,7 @@ impl Route {
 
     /// Answer the next first call with `status` and `headers` (body: a short text).
     pub fn then_first(mut self, status: u16, headers: &[(&str, &str)]) -> Route {
-        let h = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
+        let h = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
         self.first.push((status, h));
         self
     }
@@ -122,10 +116,7 @@ pub struct Seen {
 impl Seen {
     /// A header value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -148,10 +139,7 @@ impl CliServer {
     pub fn start() -> CliServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let shared = Arc::new(Mutex::new(Shared {
-            record: true,
-            ..Shared::default()
-        }));
+        let shared = Arc::new(Mutex::new(Shared { record: true, ..Shared::default() }));
         let sh = shared.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
@@ -219,16 +207,8 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) {
                 headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
         }
-        let seen = Seen {
-            method,
-            path,
-            headers,
-            at: Instant::now(),
-        };
-        let len: usize = seen
-            .header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let seen = Seen { method, path, headers, at: Instant::now() };
+        let len: usize = seen.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
         let mut body = vec![0; len];
         if reader.read_exact(&mut body).is_err() {
             return;
@@ -274,11 +254,7 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
     let mut status = route.status;
     let mut range = 0..total;
     let mut extra = route.headers.clone();
-    let etag = route
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("etag"))
-        .map(|(_, v)| v.clone());
+    let etag = route.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("etag")).map(|(_, v)| v.clone());
     let if_range_ok = match (req.header("if-range"), &etag) {
         (Some(v), Some(e)) => v == e,
         (Some(_), None) => false,
@@ -294,10 +270,7 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
             }
             status = 206;
             range = first..last + 1;
-            extra.push((
-                "Content-Range".into(),
-                format!("bytes {first}-{last}/{total}"),
-            ));
+            extra.push(("Content-Range".into(), format!("bytes {first}-{last}/{total}")));
         }
     }
     let body = &route.body[range];

@@ -38,10 +38,7 @@ impl End {
     /// A final failure that is not retried.
     pub fn fail(kind: ErrorClass, message: impl Into<String>, keep: bool) -> End {
         End::Fail {
-            err: ReportError {
-                kind,
-                message: message.into(),
-            },
+            err: ReportError { kind, message: message.into() },
             transient: false,
             retry_after: None,
             keep,
@@ -151,11 +148,7 @@ impl Download {
     pub fn record(&self, path: Option<String>, error: Option<ReportError>) -> Record {
         Record {
             url: self.url.clone(),
-            final_url: if self.final_url.is_empty() {
-                self.url.clone()
-            } else {
-                self.final_url.clone()
-            },
+            final_url: if self.final_url.is_empty() { self.url.clone() } else { self.final_url.clone() },
             status: self.status,
             path,
             bytes: self.bytes,

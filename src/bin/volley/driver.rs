@@ -83,9 +83,7 @@ pub struct State {
 
 impl State {
     pub fn new(s: Settings, sources: Sources, ui: Ui) -> State {
-        let cat = s
-            .stdout
-            .then(|| CatQueue::new(BufWriter::new(io::stdout()), s.cat_buffer));
+        let cat = s.stdout.then(|| CatQueue::new(BufWriter::new(io::stdout()), s.cat_buffer));
         let overwrite = s.overwrite;
         State {
             s,
@@ -131,9 +129,7 @@ impl State {
             if self.ui.has_progress() {
                 timeout = timeout.min(TICK);
             }
-            client
-                .turn(Some(timeout), |ctl, ev| self.on_event(ctl, ev))
-                .map_err(|e| e.to_string())?;
+            client.turn(Some(timeout), |ctl, ev| self.on_event(ctl, ev)).map_err(|e| e.to_string())?;
             self.resume_paused(client);
             self.ui.tick(Instant::now());
         }
@@ -184,10 +180,7 @@ impl State {
                             origin: e.origin,
                         },
                     );
-                    let err = ReportError {
-                        kind: ErrorClass::Protocol,
-                        message: e.message,
-                    };
+                    let err = ReportError { kind: ErrorClass::Protocol, message: e.message };
                     dl.attempts = 0;
                     self.fail(dl, err, false);
                 }
@@ -206,28 +199,17 @@ impl State {
     }
 
     /// Choose the output path of `dl` (`cd_name`: from Content-Disposition).
-    fn pick_dest(
-        &mut self,
-        url: &Url,
-        dl: &Download,
-        cd_name: Option<String>,
-    ) -> Result<PathBuf, String> {
+    fn pick_dest(&mut self, url: &Url, dl: &Download, cd_name: Option<String>) -> Result<PathBuf, String> {
         if let Some(p) = &self.s.output_file {
             if !self.names.claim(p) {
                 return Err(format!("{} is already used by this run", p.display()));
             }
             if !self.s.overwrite && !self.s.resume {
                 if naming::exists_on_disk(p) {
-                    return Err(format!(
-                        "{} already exists (use --overwrite, or -c to resume)",
-                        p.display()
-                    ));
+                    return Err(format!("{} already exists (use --overwrite, or -c to resume)", p.display()));
                 }
                 if naming::exists_on_disk(&naming::part_path(p)) {
-                    return Err(format!(
-                        "{} exists (use -c to resume it)",
-                        naming::part_path(p).display()
-                    ));
+                    return Err(format!("{} exists (use -c to resume it)", naming::part_path(p).display()));
                 }
             }
             return Ok(p.clone());
@@ -245,19 +227,15 @@ impl State {
             // Deterministic names, so that running the same command again finds the
             // same `.part` files.
             for n in 0..=9999u32 {
-                let cand = if n == 0 {
-                    self.s.dir.join(&name)
-                } else {
-                    self.s.dir.join(format!("{name}.{n}"))
-                };
+                let cand =
+                    if n == 0 { self.s.dir.join(&name) } else { self.s.dir.join(format!("{name}.{n}")) };
                 if self.names.claim(&cand) {
                     return Ok(cand);
                 }
             }
             return Err(format!("no free file name for {name}"));
         }
-        self.names
-            .allocate(&self.s.dir, &name, naming::exists_on_disk)
+        self.names.allocate(&self.s.dir, &name, naming::exists_on_disk)
     }
 
     fn dir_of(&self, dest: Option<&Path>) -> PathBuf {
@@ -285,31 +263,12 @@ impl State {
         {
             match self.pick_dest(&url, &dl, None) {
                 Ok(p) => dl.dest = Some(p),
-                Err(m) => {
-                    return self.fail(
-                        dl,
-                        ReportError {
-                            kind: ErrorClass::Io,
-                            message: m,
-                        },
-                        false,
-                    )
-                }
+                Err(m) => return self.fail(dl, ReportError { kind: ErrorClass::Io, message: m }, false),
             }
         }
         if !self.s.stdout && self.full_dirs.contains(&self.dir_of(dl.dest.as_deref())) {
-            let m = format!(
-                "not started: the disk of {} is full",
-                self.dir_of(dl.dest.as_deref()).display()
-            );
-            return self.fail(
-                dl,
-                ReportError {
-                    kind: ErrorClass::Io,
-                    message: m,
-                },
-                true,
-            );
+            let m = format!("not started: the disk of {} is full", self.dir_of(dl.dest.as_deref()).display());
+            return self.fail(dl, ReportError { kind: ErrorClass::Io, message: m }, true);
         }
         // Where this attempt starts.
         dl.offset = 0;
@@ -368,8 +327,7 @@ impl State {
         } else if let Some(f) = &self.s.data_file {
             req = req.body_file(f.clone());
         }
-        self.ui
-            .request_head(self.s.method.as_str(), &url, req.headers());
+        self.ui.request_head(self.s.method.as_str(), &url, req.headers());
         dl.attempts += 1;
         dl.pos = dl.offset;
         dl.skip = 0;
@@ -399,11 +357,7 @@ impl State {
             Event::Ready { .. } => {}
             Event::Head { id, response } => self.on_head(ctl, id, response),
             Event::Body { id, data } => self.on_body(ctl, id, data),
-            Event::Redirect {
-                id,
-                status,
-                location,
-            } => {
+            Event::Redirect { id, status, location } => {
                 if let Some(dl) = self.active.get(&id) {
                     let line = format!("[*] {} redirected ({status}) to {location}", dl.url);
                     self.ui.note(&line);
@@ -442,8 +396,7 @@ impl State {
             std::process::exit(130);
         }
         self.interrupted = true;
-        self.ui
-            .warn("interrupted: stopping (partial downloads are kept as .part)");
+        self.ui.warn("interrupted: stopping (partial downloads are kept as .part)");
         self.stop(ctl);
     }
 
@@ -452,12 +405,8 @@ impl State {
         self.stopping = true;
         for (id, dl) in &mut self.active {
             if !matches!(dl.ending, Some(End::Ok)) {
-                dl.ending = Some(End::Fail {
-                    err: cancelled(),
-                    transient: false,
-                    retry_after: None,
-                    keep: true,
-                });
+                dl.ending =
+                    Some(End::Fail { err: cancelled(), transient: false, retry_after: None, keep: true });
             }
             ctl.cancel(*id);
         }
@@ -499,10 +448,7 @@ impl State {
         dl.status = Some(status);
         dl.final_url = resp.url.to_string();
         let content_range = resp.headers.get("content-range");
-        let content_length = resp
-            .headers
-            .get("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
+        let content_length = resp.headers.get("content-length").and_then(|v| v.parse::<u64>().ok());
         let mut append = false;
         let mut handled_as_range = false;
         if dl.range_sent {
@@ -513,16 +459,11 @@ impl State {
                 Decision::Truncate => {}
                 Decision::Complete => return self.end_at_head(ctl, id, content_length, End::Ok),
                 Decision::Refetch => {
-                    let end = End::Relaunch {
-                        delay: Duration::ZERO,
-                        no_range: true,
-                    };
+                    let end = End::Relaunch { delay: Duration::ZERO, no_range: true };
                     return self.end_at_head(ctl, id, content_length, end);
                 }
                 Decision::NotRange => handled_as_range = false,
-                Decision::Fail(m) => {
-                    return self.end_with(ctl, id, End::fail(ErrorClass::Protocol, m, true))
-                }
+                Decision::Fail(m) => return self.end_with(ctl, id, End::fail(ErrorClass::Protocol, m, true)),
             }
         }
         if !handled_as_range && status >= 400 {
@@ -534,12 +475,7 @@ impl State {
                 .and_then(|v| backoff::parse_retry_after(v, SystemTime::now()));
             let can_retry = transient && dl.attempts <= self.s.retries;
             if can_retry || !self.s.save_errors {
-                let end = End::Fail {
-                    err,
-                    transient,
-                    retry_after,
-                    keep: true,
-                };
+                let end = End::Fail { err, transient, retry_after, keep: true };
                 return self.end_at_head(ctl, id, content_length, end);
             }
             dl.http_error = Some(err);
@@ -570,11 +506,7 @@ impl State {
         };
         if !dl.announced {
             dl.announced = true;
-            let path = dl
-                .dest
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
+            let path = dl.dest.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
             let (seq, url) = (dl.seq, dl.url.clone());
             self.ui.saving(seq, &url, &path, total);
         } else {
@@ -611,18 +543,11 @@ impl State {
         if dl.dest.is_none() {
             let url = volley::request::parse_url(&dl.url)
                 .map_err(|e| End::fail(ErrorClass::Protocol, e.message(), false))?;
-            let cd = resp
-                .headers
-                .get_bytes("content-disposition")
-                .and_then(naming::content_disposition_filename);
-            let dest = self
-                .pick_dest(&url, dl, cd)
-                .map_err(|m| End::fail(ErrorClass::Io, m, false))?;
+            let cd =
+                resp.headers.get_bytes("content-disposition").and_then(naming::content_disposition_filename);
+            let dest = self.pick_dest(&url, dl, cd).map_err(|m| End::fail(ErrorClass::Io, m, false))?;
             if self.full_dirs.contains(&self.dir_of(Some(&dest))) {
-                let m = format!(
-                    "not started: the disk of {} is full",
-                    self.dir_of(Some(&dest)).display()
-                );
+                let m = format!("not started: the disk of {} is full", self.dir_of(Some(&dest)).display());
                 dl.dest = Some(dest);
                 return Err(End::fail(ErrorClass::Io, m, true));
             }
@@ -640,10 +565,7 @@ impl State {
         let mut part = match opened {
             Ok(p) => p,
             Err(SinkError::Io(m)) if sys::is_fd_exhaustion(&m) => {
-                return Err(End::Relaunch {
-                    delay: Duration::from_millis(100),
-                    no_range: false,
-                })
+                return Err(End::Relaunch { delay: Duration::from_millis(100), no_range: false })
             }
             Err(e) => {
                 return Err(End::Fail {
@@ -659,10 +581,7 @@ impl State {
             part.abandon(true);
             return Err(End::fail(
                 ErrorClass::Io,
-                format!(
-                    "{} changed during the download",
-                    naming::part_path(&dest).display()
-                ),
+                format!("{} changed during the download", naming::part_path(&dest).display()),
                 true,
             ));
         }
@@ -712,8 +631,7 @@ impl State {
         }
         dl.pos += data.len() as u64;
         let result = if let Some(cat) = &mut self.cat {
-            cat.data(seq, data)
-                .map_err(|e| format!("cannot write to stdout: {e}"))
+            cat.data(seq, data).map_err(|e| format!("cannot write to stdout: {e}"))
         } else if let Some(part) = &mut dl.part {
             part.write(data).map_err(|e| e.to_string())
         } else {
@@ -780,32 +698,16 @@ impl State {
                 }
                 if dl.requeues > MAX_REQUEUES {
                     let m = "gave up: no file descriptor became free".to_string();
-                    return self.fail(
-                        dl,
-                        ReportError {
-                            kind: ErrorClass::Io,
-                            message: m,
-                        },
-                        true,
-                    );
+                    return self.fail(dl, ReportError { kind: ErrorClass::Io, message: m }, true);
                 }
                 self.delayed.push(now + delay, dl);
             }
-            End::Fail {
-                err,
-                transient,
-                retry_after,
-                keep,
-            } => {
+            End::Fail { err, transient, retry_after, keep } => {
                 if transient && !self.stopping && dl.attempts <= self.s.retries {
-                    let delay =
-                        backoff::retry_delay(&mut self.backoff, dl.attempts - 1, retry_after);
-                    if dl.status.is_some_and(backoff::is_slow_down_status)
-                        && err.kind == ErrorClass::Http
-                    {
+                    let delay = backoff::retry_delay(&mut self.backoff, dl.attempts - 1, retry_after);
+                    if dl.status.is_some_and(backoff::is_slow_down_status) && err.kind == ErrorClass::Http {
                         if let Ok(u) = Url::parse(&dl.url) {
-                            self.hosts
-                                .slow_down(u.host_str().unwrap_or(""), now + delay);
+                            self.hosts.slow_down(u.host_str().unwrap_or(""), now + delay);
                         }
                     }
                     if let Some(p) = dl.part.take() {
@@ -834,14 +736,7 @@ impl State {
             path = Some("-".to_string());
             if let Err(e) = cat.finish(dl.seq, true) {
                 let m = format!("cannot write to stdout: {e}");
-                return self.fail(
-                    dl,
-                    ReportError {
-                        kind: ErrorClass::Io,
-                        message: m,
-                    },
-                    true,
-                );
+                return self.fail(dl, ReportError { kind: ErrorClass::Io, message: m }, true);
             }
         } else if let Some(part) = match self.take_part(&mut dl) {
             Ok(p) => p,
@@ -855,10 +750,7 @@ impl State {
                 }
                 Err(SinkError::Checksum(m)) => {
                     sys::remove_validator(&dest);
-                    let err = ReportError {
-                        kind: ErrorClass::Checksum,
-                        message: m.to_string(),
-                    };
+                    let err = ReportError { kind: ErrorClass::Checksum, message: m.to_string() };
                     dl.part_made = false;
                     return self.fail(dl, err, false);
                 }
@@ -918,26 +810,16 @@ impl State {
 
 /// The directory a download writes into.
 fn dir_of(dir: &Path, dest: Option<&Path>) -> PathBuf {
-    dest.and_then(Path::parent)
-        .map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
+    dest.and_then(Path::parent).map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
 }
 
 fn cancelled() -> ReportError {
-    ReportError {
-        kind: ErrorClass::Cancelled,
-        message: "interrupted".to_string(),
-    }
+    ReportError { kind: ErrorClass::Cancelled, message: "interrupted".to_string() }
 }
 
 fn sink_error(e: &SinkError) -> ReportError {
     match e {
-        SinkError::Checksum(m) => ReportError {
-            kind: ErrorClass::Checksum,
-            message: m.to_string(),
-        },
-        SinkError::Io(m) => ReportError {
-            kind: ErrorClass::Io,
-            message: m.clone(),
-        },
+        SinkError::Checksum(m) => ReportError { kind: ErrorClass::Checksum, message: m.to_string() },
+        SinkError::Io(m) => ReportError { kind: ErrorClass::Io, message: m.clone() },
     }
 }

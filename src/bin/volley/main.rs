@@ -55,8 +55,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
     let started = Instant::now();
     let method = volley::Method::parse(&args.effective_method()).map_err(|e| e.to_string())?;
     if let Some(f) = &args.data_file {
-        std::fs::metadata(f)
-            .map_err(|e| format!("cannot read --data-file {}: {e}", f.display()))?;
+        std::fs::metadata(f).map_err(|e| format!("cannot read --data-file {}: {e}", f.display()))?;
     }
     let input = match &args.input_file {
         Some(path) => {
@@ -71,12 +70,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
         None => None,
     };
     let verbosity = output::Verbosity::from_flags(args.quiet, args.verbose);
-    let mut ui = ui::Ui::new(
-        verbosity,
-        progress::should_show(args.quiet),
-        report,
-        started,
-    );
+    let mut ui = ui::Ui::new(verbosity, progress::should_show(args.quiet), report, started);
     if args.input_file.is_none() {
         ui.set_total(sources::Sources::args_total(&args.urls, !args.no_glob));
     }
@@ -88,9 +82,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
     let fd_cap = sys::max_connections_for(sys::fd_soft_limit());
     if config.max_connections > fd_cap {
         if args.verbose {
-            ui.warn(&format!(
-                "the open-file limit allows {fd_cap} connections; using -j {fd_cap}"
-            ));
+            ui.warn(&format!("the open-file limit allows {fd_cap} connections; using -j {fd_cap}"));
         }
         config.max_connections = fd_cap;
     }
@@ -105,11 +97,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
     let stdout = args.cat || args.output.as_deref() == Some("-");
     let settings = driver::Settings {
         dir: args.directory.clone(),
-        output_file: args
-            .output
-            .as_deref()
-            .filter(|o| *o != "-")
-            .map(std::path::PathBuf::from),
+        output_file: args.output.as_deref().filter(|o| *o != "-").map(std::path::PathBuf::from),
         stdout,
         resume: args.resume,
         overwrite: args.overwrite,
@@ -126,9 +114,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
         window: parallel.saturating_mul(2).max(2),
     };
     let mut state = driver::State::new(settings, sources, ui);
-    state
-        .register_signals(&mut client)
-        .map_err(|e| format!("cannot catch signals: {e}"))?;
+    state.register_signals(&mut client).map_err(|e| format!("cannot catch signals: {e}"))?;
     let result = state.run(&mut client);
     if let Err(e) = &result {
         state.ui.warn(&format!("the download loop failed: {e}"));

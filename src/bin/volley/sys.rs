@@ -24,9 +24,7 @@ fn parse_fd_limit(text: &str) -> Option<u64> {
 /// and its `.part` file.
 pub fn max_connections_for(limit: Option<u64>) -> usize {
     match limit {
-        Some(l) => usize::try_from(l.saturating_sub(FD_RESERVE) / 2)
-            .unwrap_or(usize::MAX)
-            .max(1),
+        Some(l) => usize::try_from(l.saturating_sub(FD_RESERVE) / 2).unwrap_or(usize::MAX).max(1),
         None => usize::MAX,
     }
 }
@@ -52,8 +50,7 @@ pub fn meta_path(dest: &Path) -> PathBuf {
 pub fn read_validator(dest: &Path) -> Option<String> {
     let text = std::fs::read_to_string(meta_path(dest)).ok()?;
     let v = text.lines().next()?.trim();
-    (!v.is_empty() && v.len() < 1024 && v.bytes().all(|b| (0x20..0x7f).contains(&b)))
-        .then(|| v.to_string())
+    (!v.is_empty() && v.len() < 1024 && v.bytes().all(|b| (0x20..0x7f).contains(&b))).then(|| v.to_string())
 }
 
 /// Store `validator` for `dest`'s `.part` (best effort: without it a resume is still
@@ -97,15 +94,9 @@ mod tests {
 
     #[test]
     fn errnos() {
-        assert!(is_fd_exhaustion(
-            "cannot create x: Too many open files (os error 24)"
-        ));
-        assert!(is_disk_full(
-            "cannot write x: No space left on device (os error 28)"
-        ));
-        assert!(!is_disk_full(
-            "cannot write x: Permission denied (os error 13)"
-        ));
+        assert!(is_fd_exhaustion("cannot create x: Too many open files (os error 24)"));
+        assert!(is_disk_full("cannot write x: No space left on device (os error 28)"));
+        assert!(!is_disk_full("cannot write x: Permission denied (os error 13)"));
     }
 
     #[test]
@@ -113,10 +104,7 @@ mod tests {
         let mut h = volley::Headers::new();
         h.push("ETag", "W/\"weak\"");
         h.push("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(
-            validator_of(&h).as_deref(),
-            Some("Sun, 06 Nov 1994 08:49:37 GMT")
-        );
+        assert_eq!(validator_of(&h).as_deref(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
         let mut h = volley::Headers::new();
         h.push("ETag", "\"abc\"");
         assert_eq!(validator_of(&h).as_deref(), Some("\"abc\""));

@@ -25,12 +25,7 @@ pub struct Ui {
 
 impl Ui {
     /// `progress`: draw the live display (stderr is a terminal and not `-q`).
-    pub fn new(
-        verbosity: Verbosity,
-        progress: bool,
-        report: Option<ReportWriter>,
-        started: Instant,
-    ) -> Ui {
+    pub fn new(verbosity: Verbosity, progress: bool, report: Option<ReportWriter>, started: Instant) -> Ui {
         Ui {
             printer: Printer::new(io::stderr(), verbosity),
             progress: progress.then(|| Progress::stderr(started)),
@@ -179,8 +174,6 @@ impl Ui {
         if let Some(p) = &mut self.progress {
             p.finish();
         }
-        let _ = self
-            .printer
-            .summary(self.ok, self.failed, self.bytes, self.started.elapsed());
+        let _ = self.printer.summary(self.ok, self.failed, self.bytes, self.started.elapsed());
     }
 }
