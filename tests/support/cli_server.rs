@@ -54,6 +54,11 @@ pub struct Route {
     pub trickle: Option<(usize, Duration)>,
     /// Answers for the first calls (status, headers), before the normal one.
     pub first: Vec<(u16, Vec<(String, String)>)>,
+    /// After the scripted first answers, this many calls send only `cut_at` body bytes
+    /// and then close the connection.
+    pub cut_calls: usize,
+    /// See `cut_calls`.
+    pub cut_at: usize,
 }
 
 impl Route {
@@ -66,6 +71,8 @@ impl Route {
             ranges: true,
             trickle: None,
             first: Vec::new(),
+            cut_calls: 0,
+            cut_at: 0,
         }
     }
 
@@ -92,6 +99,13 @@ impl Route {
         self
     }
 
+    /// The next call sends `n` body bytes, then closes the connection.
+    pub fn cut_once_at(mut self, n: usize) -> Route {
+        self.cut_calls += 1;
+        self.cut_at = n;
+        self
+    }
+
     /// Answer the next first call with `status` and `headers` (body: a short text).
     pub fn then_first(mut self, status: u16, headers: &[(&str, &str)]) -> Route {
         let h = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
@@ -111,6 +125,8 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     /// When it arrived.
     pub at: Instant,
+    /// The request body.
+    pub body: Vec<u8>,
 }
 
 impl Seen {
@@ -207,10 +223,10 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) {
                 headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
         }
-        let seen = Seen { method, path, headers, at: Instant::now() };
+        let mut seen = Seen { method, path, headers, at: Instant::now(), body: Vec::new() };
         let len: usize = seen.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
+        seen.body = vec![0; len];
+        if reader.read_exact(&mut seen.body).is_err() {
             return;
         }
         if !respond(&mut out, &seen, shared) {
@@ -274,6 +290,13 @@ fn respond(out: &mut TcpStream, req: &Seen, shared: &Mutex<Shared>) -> bool {
         }
     }
     let body = &route.body[range];
+    let cut = call > route.first.len() && call <= route.first.len() + route.cut_calls;
+    if cut {
+        let n = route.cut_at.min(body.len());
+        let _ = write_head(out, status, &extra, body.len(), &body[..n]);
+        let _ = out.shutdown(std::net::Shutdown::Both);
+        return false;
+    }
     if req.method == "HEAD" {
         return write_head(out, status, &extra, body.len(), &[]);
     }
