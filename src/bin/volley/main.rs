@@ -71,7 +71,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
     };
     let verbosity = output::Verbosity::from_flags(args.quiet, args.verbose);
     let mut ui = ui::Ui::new(verbosity, progress::should_show(args.quiet), report, started);
-    if args.input_file.is_none() {
+    if args.input_file.is_none() && args.shard.is_none() {
         ui.set_total(sources::Sources::args_total(&args.urls, !args.no_glob));
     }
     if args.insecure {
