@@ -231,3 +231,19 @@ fn shards_partition_the_hosts() {
     want.sort();
     assert_eq!(all, want, "union of shards must be every URL exactly once");
 }
+
+#[test]
+fn a_part_symlink_is_never_written_through() {
+    let srv = CliServer::start();
+    srv.route("/s.txt", Route::file("evil"));
+    let dir = temp_dir("symlink");
+    let target = dir.join("target");
+    fs::write(&target, "precious").expect("target");
+    std::os::unix::fs::symlink(&target, dir.join("s.txt.part")).expect("symlink");
+    for extra in ["-c", "--overwrite"] {
+        let (code, err) = run(&[extra, "-P", dir.to_str().expect("utf-8"), &srv.url("/s.txt")]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    assert_eq!(fs::read(&target).expect("target"), b"precious");
+}

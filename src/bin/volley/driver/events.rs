@@ -210,7 +210,16 @@ impl State {
         let Some(dest) = dl.dest.clone() else {
             return Ok(());
         };
-        let existing = naming::exists_on_disk(&naming::part_path(&dest));
+        let part_path = naming::part_path(&dest);
+        let existing = match part_path.symlink_metadata() {
+            Ok(m) if !m.is_file() => {
+                // Never write through a symlink (or into anything but a plain file).
+                let m = format!("{} is not a regular file", part_path.display());
+                return Err(End::fail(ErrorClass::Io, m, true));
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        };
         let opened = if existing && (self.s.resume || dl.part_made) {
             PartFile::resume(&dest, self.s.overwrite, dl.checksum)
         } else {
