@@ -66,6 +66,13 @@ impl Ui {
         }
     }
 
+    /// A line shown only with `-v`.
+    pub fn verbose_note(&mut self, line: &str) {
+        if self.verbosity() >= Verbosity::Verbose {
+            self.head_text(&format!("{line}\n"));
+        }
+    }
+
     /// A warning: always shown.
     pub fn warn(&mut self, msg: &str) {
         let line = format!("volley: warning: {msg}");

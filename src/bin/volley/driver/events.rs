@@ -13,8 +13,8 @@ impl State {
             Event::Body { id, data } => self.on_body(ctl, id, data),
             Event::Redirect { id, status, location } => {
                 if let Some(dl) = self.active.get(&id) {
-                    let line = format!("[*] {} redirected ({status}) to {location}", dl.url);
-                    self.ui.note(&line);
+                    let line = format!("< redirect {status} from {} to {location}", dl.url);
+                    self.ui.verbose_note(&line);
                 }
             }
             Event::Done { id, stats, .. } => {
