@@ -100,7 +100,8 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, help_heading = "Output")]
     pub cat_buffer: u64,
 
-    /// Fail a download whose body is larger than N bytes (suffixes allowed).
+    /// Download only the first N bytes of each body (suffixes allowed): asked for with
+    /// 'Range: bytes=0-(N-1)' and cut locally if the server sends more.
     #[arg(long, value_name = "N", value_parser = parse_size, help_heading = "Output")]
     pub max_bytes: Option<u64>,
 
