@@ -117,3 +117,22 @@ fn request_options_are_sent() {
     let (_, err, _) = run(&["-v", "-O", "-", &srv.url("/p")]);
     assert!(err.contains("> GET /p HTTP/1.1") && err.contains("< HTTP/1.1 200"), "{err}");
 }
+
+#[test]
+fn cat_retries_resume_without_repeating_bytes() {
+    let srv = CliServer::start();
+    srv.route(
+        "/0",
+        Route::file(bytes(50_000, 20)).cut_once_at(10_000).trickle(5000, Duration::from_millis(10)),
+    );
+    srv.route("/1", Route::file(bytes(60_000, 21)).cut_once_at(25_000));
+    srv.route("/2", Route::file(bytes(30_000, 22)).no_ranges().cut_once_at(7_000));
+    let (code, err, out) = run(&["--cat", &srv.url("/[0-2]")]);
+    assert_eq!(code, 0, "{err}");
+    let mut want = bytes(50_000, 20);
+    want.extend(bytes(60_000, 21));
+    want.extend(bytes(30_000, 22));
+    assert!(out == want, "stdout differs ({} bytes, want {})", out.len(), want.len());
+    assert_eq!(srv.seen_for("/0")[1].header("range"), Some("bytes=10000-"));
+    assert_eq!(srv.seen_for("/1")[1].header("range"), Some("bytes=25000-"));
+}

@@ -276,7 +276,8 @@ impl State {
         // Where this attempt starts.
         dl.offset = 0;
         if let Some(cat) = &mut self.cat {
-            dl.offset = cat.restart(dl.seq);
+            // Resume after what stdout or the queue already holds.
+            dl.offset = cat.accepted(dl.seq);
         } else if let Some(dest) = dl.dest.clone() {
             if self.s.resume || dl.part_made {
                 match naming::part_path(&dest).symlink_metadata() {

@@ -139,11 +139,19 @@ impl State {
         } else {
             content_length
         };
-        // Stdout: a 200 to a resumed request repeats what was written already.
-        if self.cat.is_some() {
+        if let Some(cat) = &mut self.cat {
             if !append {
-                dl.skip = dl.offset;
-                dl.pos = 0;
+                dl.validator = sys::validator_of(&resp.headers);
+                if dl.offset > 0 && cat.head() == dl.seq {
+                    // A 200 to a resumed request repeats what is already on stdout,
+                    // which cannot be taken back: drop that much of the new body.
+                    dl.skip = dl.offset;
+                    dl.pos = dl.offset;
+                } else {
+                    // Held bytes of a later body can be dropped: start it over.
+                    cat.restart(dl.seq);
+                    dl.pos = 0;
+                }
             }
             if !dl.announced {
                 dl.announced = true;
