@@ -86,7 +86,9 @@ pub struct State {
 
 impl State {
     pub fn new(s: Settings, sources: Sources, ui: Ui) -> State {
-        let cat = s.stdout.then(|| CatQueue::new(BufWriter::new(io::stdout()), s.cat_buffer));
+        let cat = s.stdout.then(|| {
+            CatQueue::new(BufWriter::new(io::stdout()), s.cat_buffer).with_spill_dir(std::env::temp_dir())
+        });
         let overwrite = s.overwrite;
         State {
             s,
