@@ -124,3 +124,26 @@ fn max_bytes_asks_for_a_range_and_truncates() {
     assert_eq!(srv.seen_for("/r.bin")[0].header("range"), Some("bytes=0-999"));
     assert!(!dir.join("n.bin.part").exists());
 }
+
+#[test]
+fn resume_with_a_server_given_name() {
+    let srv = CliServer::start();
+    let body = bytes(50_000, 8);
+    srv.route(
+        "/dl",
+        Route::file(body.clone()).header("Content-Disposition", "attachment; filename=\"report.bin\""),
+    );
+    let dir = temp_dir("resume-cd");
+    fs::write(dir.join("report.bin.part"), &body[..20_000]).expect("part");
+    let (code, err) = run(&["-c", "--content-disposition", "-P", s(&dir), &srv.url("/dl")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fs::read(dir.join("report.bin")).expect("file"), body);
+    let seen = srv.seen_for("/dl");
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].header("range"), Some("bytes=20000-"));
+    // Complete now: the next run asks once (for the name) and keeps the file.
+    let (code, err) = run(&["-c", "--content-disposition", "-P", s(&dir), &srv.url("/dl")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!dir.join("report.bin.1").exists());
+    assert_eq!(fs::read(dir.join("report.bin")).expect("file"), body);
+}

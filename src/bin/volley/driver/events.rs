@@ -213,7 +213,15 @@ impl State {
                 dl.dest = Some(dest);
                 return Err(End::fail(ErrorClass::Io, m, true));
             }
+            // -c with a name from the server: only now is it known that a `.part` (or
+            // the complete file) exists; ask again, this time resuming.
+            let part = naming::part_path(&dest);
+            let has_part = part.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
+            let complete = naming::exists_on_disk(&dest) && !naming::exists_on_disk(&part);
             dl.dest = Some(dest);
+            if self.s.resume && !dl.range_sent && (has_part || complete) {
+                return Err(End::Relaunch { delay: Duration::ZERO, no_range: false });
+            }
         }
         let Some(dest) = dl.dest.clone() else {
             return Ok(());
