@@ -164,6 +164,7 @@ impl Download {
 pub fn error_text(err: &ReportError) -> String {
     match err.kind {
         ErrorClass::Http | ErrorClass::Checksum => err.message.clone(),
+        ErrorClass::Cancelled => format!("cancelled: {}", err.message),
         k => format!("{} error: {}", k.as_str(), err.message),
     }
 }
