@@ -250,7 +250,8 @@ impl Reactor {
                 self.close_conn(ci, now);
                 return;
             };
-            self.reqs[ri].stats.tls = now.saturating_duration_since(c.since);
+            // The turn's `now` is too coarse here: a handshake can finish within a turn.
+            self.reqs[ri].stats.tls = Instant::now().saturating_duration_since(c.since);
             self.reqs[ri].stats.tls_resumed = c.tls.as_ref().is_some_and(|t| t.was_resumed());
             self.conns[ci].waiting_req = None;
             self.begin_exchange(ci, ri, false, now, h);
@@ -271,7 +272,9 @@ impl Reactor {
     /// socket is checked: EOF or unsolicited bytes mean the server has moved on.
     pub(super) fn take_idle(&mut self, oi: usize, now: Instant) -> Option<usize> {
         while let Some(ci) = self.pool.get_mut(oi).idle.pop() {
-            if self.idle_conn_is_healthy(ci) {
+            // Its timer may not have fired yet this turn: an expired one is not reused.
+            let fresh = now < self.conns[ci].since + self.config.pool_idle_timeout;
+            if fresh && self.idle_conn_is_healthy(ci) {
                 return Some(ci);
             }
             self.close_conn(ci, now);

@@ -70,6 +70,9 @@ pub(crate) struct Reactor {
     throttled: Vec<(usize, Gen)>,
     pub(crate) ctl: Control,
     ready: Vec<(Token, mio_flags::Flags)>,
+    /// The caller registered sources of its own: waiting with nothing in flight
+    /// still makes sense.
+    has_external: bool,
 }
 
 mod mio_flags {
@@ -110,6 +113,7 @@ impl Reactor {
             throttled: Vec::new(),
             ctl: Control::default(),
             ready: Vec::with_capacity(1024),
+            has_external: false,
         })
     }
 
@@ -135,6 +139,7 @@ impl Reactor {
         source: &mut S,
         key: usize,
     ) -> std::io::Result<()> {
+        self.has_external = true;
         self.poll.registry().register(source, Token(key::EXTERNAL_BASE + key), Interest::READABLE)
     }
 
@@ -168,9 +173,17 @@ impl Reactor {
 
     pub(crate) fn turn(&mut self, timeout: Option<Duration>, h: &mut Handler<'_>) -> Result<(), Error> {
         let now = Instant::now();
+        let in_flight = self.reqs.len();
         self.apply_commands(now, h);
         self.admit(now, h);
         let mut wait = timeout;
+        // Requests ended before the poll (cancelled, failed at once): give the caller
+        // control back instead of sleeping, and never sleep with nothing to wait for.
+        let nothing_to_wait_for =
+            self.reqs.is_empty() && !self.has_external && self.next_deadline().is_none();
+        if self.reqs.len() < in_flight || nothing_to_wait_for {
+            wait = Some(Duration::ZERO);
+        }
         if let Some(d) = self.next_deadline() {
             let until = d.saturating_duration_since(now);
             wait = Some(wait.map_or(until, |w| w.min(until)));
@@ -204,6 +217,7 @@ impl Reactor {
         self.fire_timers(now, h);
         self.apply_commands(now, h);
         self.admit(now, h);
+        self.pool.sweep();
         Ok(())
     }
 

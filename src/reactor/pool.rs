@@ -22,12 +22,20 @@ pub(crate) struct Origin {
     ready: bool,
 }
 
+impl Origin {
+    fn is_unused(&self) -> bool {
+        self.open == 0 && self.queue.is_empty() && self.idle.is_empty() && !self.ready
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Pool {
     origins: Slab<Origin>,
     by_key: HashMap<String, usize>,
     /// Origins with queued requests that may be admissible, oldest first.
     ready: VecDeque<usize>,
+    /// Origins that may have become unused this turn.
+    unused: Vec<usize>,
 }
 
 impl Pool {
@@ -111,13 +119,23 @@ impl Pool {
         }
     }
 
-    /// Forget an origin with nothing open, idle or queued, so a crawl over a million
-    /// hosts does not keep a million entries.
+    /// Note that an origin may have nothing open, idle or queued any more. It is
+    /// forgotten at the end of the turn if it is still unused ([`Pool::sweep`]), so a
+    /// crawl over a million hosts does not keep a million entries, while no origin
+    /// index goes stale in the middle of a turn.
     pub(crate) fn release_if_unused(&mut self, origin: usize) {
-        let o = &self.origins[origin];
-        if o.open == 0 && o.queue.is_empty() && o.idle.is_empty() && !o.ready {
-            let o = self.origins.remove(origin);
-            self.by_key.remove(&o.key);
+        if self.origins.get(origin).is_some_and(Origin::is_unused) {
+            self.unused.push(origin);
+        }
+    }
+
+    /// Forget the origins noted by `release_if_unused` that are still unused.
+    pub(crate) fn sweep(&mut self) {
+        for origin in std::mem::take(&mut self.unused) {
+            if self.origins.get(origin).is_some_and(Origin::is_unused) {
+                let o = self.origins.remove(origin);
+                self.by_key.remove(&o.key);
+            }
         }
     }
 
@@ -157,6 +175,8 @@ mod tests {
         let mut p = Pool::default();
         let a = p.origin_for(&url("http://h/x"));
         p.release_if_unused(a);
+        assert!(p.is_live(a), "kept until the end of the turn");
+        p.sweep();
         assert!(!p.is_live(a));
     }
 }

@@ -2,5 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli_server;
+pub mod dns;
 pub mod http;
+pub mod nginx;
 pub mod tls;
