@@ -26,7 +26,8 @@ impl State {
             }
             End::Fail { err, transient, retry_after, keep } => {
                 if transient && !self.stopping && dl.attempts <= self.s.retries {
-                    let delay = backoff::retry_delay(&mut self.backoff, dl.attempts - 1, retry_after);
+                    let delay =
+                        backoff::retry_delay(&mut self.backoff, dl.attempts.saturating_sub(1), retry_after);
                     if dl.status.is_some_and(backoff::is_slow_down_status) && err.kind == ErrorClass::Http {
                         if let Ok(u) = Url::parse(&dl.url) {
                             self.hosts.slow_down(u.host_str().unwrap_or(""), now + delay);
