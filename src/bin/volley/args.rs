@@ -95,12 +95,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["output", "force_directories", "resume"], help_heading = "Output")]
     pub cat: bool,
 
-    /// With --cat: memory for bodies waiting for their turn; when full, no new
-    /// downloads start until the current body is written.
+    /// With --cat: memory for bodies waiting for their turn; past it they are spilled
+    /// to temporary files ($TMPDIR, unlinked at once) until their turn comes.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, help_heading = "Output")]
     pub cat_buffer: u64,
 
-    /// Fail a download whose body is larger than N bytes (suffixes allowed).
+    /// Download only the first N bytes of each body (suffixes allowed): asked for with
+    /// 'Range: bytes=0-(N-1)' and cut locally if the server sends more.
     #[arg(long, value_name = "N", value_parser = parse_size, help_heading = "Output")]
     pub max_bytes: Option<u64>,
 

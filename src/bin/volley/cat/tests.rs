@@ -71,3 +71,29 @@ fn limit_and_restarts() {
     assert_eq!(q.accepted(5), 1);
     assert_eq!(text(q), "xyzB");
 }
+
+#[test]
+fn spills_to_unnamed_files_past_the_limit() {
+    let dir = std::env::temp_dir().join(format!("volley-cat-spill-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut q = CatQueue::new(Vec::new(), 4).with_spill_dir(dir.clone());
+    q.data(1, b"ab").unwrap();
+    q.data(1, b"cde").unwrap(); // over the limit: to a file, and so is the rest of job 1
+    q.data(2, b"x").unwrap(); // memory still has room for job 2
+    q.data(1, b"f").unwrap();
+    assert!(!q.is_full(), "spilling, not pausing");
+    assert_eq!(q.buffered(), 3);
+    assert_eq!(q.accepted(1), 6);
+    q.data(3, b"long body").unwrap();
+    q.finish(3, true).unwrap();
+    q.finish(2, true).unwrap();
+    q.finish(1, true).unwrap();
+    q.data(0, b"0").unwrap();
+    q.finish(0, true).unwrap();
+    assert_eq!(q.head(), 4);
+    assert_eq!(q.buffered(), 0);
+    assert_eq!(text(q), "0abcdefxlong body");
+    // The spill files were unlinked as soon as they were made.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir(&dir).unwrap();
+}
