@@ -76,6 +76,8 @@ pub struct Download {
     pub bytes: u64,
     /// `If-Range` validator (ETag or Last-Modified).
     pub validator: Option<String>,
+    /// A `NAME.part.meta` sidecar was written for this download (remove it at the end).
+    pub meta_written: bool,
     /// Send no Range next time (after a 416 asked for a refetch).
     pub no_range: bool,
     /// Range start of the current attempt.
@@ -116,6 +118,7 @@ impl Download {
             resumed_from: None,
             bytes: 0,
             validator: None,
+            meta_written: false,
             no_range: false,
             offset: 0,
             range_sent: false,

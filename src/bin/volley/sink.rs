@@ -14,14 +14,17 @@
 
 use crate::checksum::{Mismatch, Sha256Stream};
 use crate::naming::part_path;
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// Write buffer per open file: fewer syscalls for small network reads, small enough
-/// for hundreds of parallel downloads.
-const WRITE_BUFFER: usize = 64 * 1024;
+/// Read buffer for hashing an existing `.part` on resume. Writes are not buffered:
+/// network reads are already large when data flows fast, and a buffer per open file
+/// would cost 64 KiB for each of a thousand slow downloads.
+const HASH_BUFFER: usize = 64 * 1024;
 
 /// Why a download could not be completed on disk.
 #[derive(Debug)]
@@ -51,7 +54,7 @@ fn io_err(what: &str, path: &Path, e: &io::Error) -> SinkError {
 pub struct PartFile {
     dest: PathBuf,
     part: PathBuf,
-    file: BufWriter<File>,
+    file: File,
     len: u64,
     overwrite: bool,
     hasher: Option<(Sha256Stream, [u8; 32])>,
@@ -99,14 +102,7 @@ impl PartFile {
         overwrite: bool,
         hasher: Option<(Sha256Stream, [u8; 32])>,
     ) -> PartFile {
-        PartFile {
-            dest: dest.to_path_buf(),
-            part,
-            file: BufWriter::with_capacity(WRITE_BUFFER, file),
-            len,
-            overwrite,
-            hasher,
-        }
+        PartFile { dest: dest.to_path_buf(), part, file, len, overwrite, hasher }
     }
 
     /// Bytes in the part file: where a resumed request starts.
@@ -138,10 +134,9 @@ impl PartFile {
     pub fn truncate(&mut self) -> Result<(), SinkError> {
         let part = self.part.clone();
         let err = |e: io::Error| io_err("truncate", &part, &e);
-        self.file.flush().map_err(err)?;
-        self.file.get_mut().set_len(0).map_err(err)?;
+        self.file.set_len(0).map_err(err)?;
         // In append mode writes go to the end anyway; the seek keeps a non-append file right.
-        self.file.get_mut().rewind().map_err(err)?;
+        self.file.rewind().map_err(err)?;
         self.len = 0;
         if let Some((h, _)) = &mut self.hasher {
             *h = Sha256Stream::new();
@@ -151,7 +146,6 @@ impl PartFile {
 
     /// The download is complete: verify the checksum and move the file to its name.
     pub fn finish(mut self) -> Result<PathBuf, SinkError> {
-        self.file.flush().map_err(|e| io_err("write", &self.part, &e))?;
         if let Some((h, expected)) = self.hasher.take() {
             if let Err(m) = h.verify(&expected) {
                 // A wrong file is not worth resuming: remove it.
@@ -190,8 +184,7 @@ impl PartFile {
     }
 
     /// The download failed: keep the `.part` for a later `-c` (`keep`), or remove it.
-    pub fn abandon(mut self, keep: bool) {
-        let _ = self.file.flush();
+    pub fn abandon(self, keep: bool) {
         if !keep {
             let _ = fs::remove_file(&self.part);
         }
@@ -201,7 +194,7 @@ impl PartFile {
 /// Hash everything in `file` from the start; returns its length.
 fn hash_all(file: &mut File, h: &mut Sha256Stream) -> io::Result<u64> {
     file.rewind()?;
-    let mut buf = vec![0u8; WRITE_BUFFER];
+    let mut buf = vec![0u8; HASH_BUFFER];
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
@@ -211,13 +204,28 @@ fn hash_all(file: &mut File, h: &mut Sha256Stream) -> io::Result<u64> {
     }
 }
 
+thread_local! {
+    /// Directories this run already made: one `mkdir` per directory, not per file.
+    static MADE_DIRS: RefCell<HashSet<PathBuf>> = RefCell::new(HashSet::new());
+}
+
 fn make_parent(dest: &Path) -> Result<(), SinkError> {
-    match dest.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, &e))
-        }
-        _ => Ok(()),
+    let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if MADE_DIRS.with(|m| m.borrow().contains(dir)) {
+        return Ok(());
     }
+    fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, &e))?;
+    MADE_DIRS.with(|m| {
+        let mut m = m.borrow_mut();
+        // Bounded: a mirror of millions of directories only pays a mkdir again.
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(dir.to_path_buf());
+    });
+    Ok(())
 }
 
 #[cfg(test)]

@@ -227,7 +227,13 @@ impl State {
             return Ok(());
         };
         let part_path = naming::part_path(&dest);
-        let existing = match part_path.symlink_metadata() {
+        // A fresh `.part` is made with create_new, which refuses anything already there
+        // (symlinks included); only a resume has to look first.
+        let may_exist = self.s.resume || dl.part_made;
+        let existing = match may_exist
+            .then(|| part_path.symlink_metadata())
+            .unwrap_or_else(|| Err(std::io::Error::from(std::io::ErrorKind::NotFound)))
+        {
             Ok(m) if !m.is_file() => {
                 // Never write through a symlink (or into anything but a plain file).
                 let m = format!("{} is not a regular file", part_path.display());
@@ -274,6 +280,7 @@ impl State {
             match sys::validator_of(&resp.headers) {
                 Some(v) if self.s.resume || len.is_none_or(|l| l >= META_MIN_SIZE) => {
                     sys::write_validator(&dest, &v);
+                    dl.meta_written = true;
                     dl.validator = Some(v);
                 }
                 v => dl.validator = v,

@@ -68,7 +68,9 @@ impl State {
             let dest = part.dest().to_path_buf();
             match part.finish() {
                 Ok(p) => {
-                    sys::remove_validator(&dest);
+                    if dl.meta_written || self.s.resume {
+                        sys::remove_validator(&dest);
+                    }
                     path = Some(p.display().to_string());
                 }
                 Err(SinkError::Checksum(m)) => {
