@@ -362,7 +362,9 @@ impl Reactor {
     /// Write as much of the request as the socket takes, pulling body bytes from the
     /// request's stream as the writer asks for them.
     pub(super) fn flush_writes(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
-        let mut chunk = [0u8; 16 * 1024];
+        // Only uploads streamed from a reader need it; zeroing 16 KiB on every flush
+        // showed up in profiles of small downloads.
+        let mut chunk = Vec::new();
         loop {
             let c = &mut self.conns[ci];
             let ConnState::Busy(busy) = &mut c.state else {
@@ -371,12 +373,17 @@ impl Reactor {
             let req = &mut self.reqs[busy.req];
             while !busy.body_finished && busy.writer.wants_body() {
                 let result = match req.body_reader.as_mut() {
-                    Some(r) => match r.read(&mut chunk) {
-                        Ok(0) => busy.writer.finish_body().map(|()| true),
-                        Ok(n) => busy.writer.push_body(&chunk[..n]).map(|()| false),
-                        Err(e) if e.kind() == IoKind::Interrupted => Ok(false),
-                        Err(e) => Err(Error::from_io(ErrorKind::Io, "reading the request body", &e)),
-                    },
+                    Some(r) => {
+                        if chunk.is_empty() {
+                            chunk.resize(16 * 1024, 0);
+                        }
+                        match r.read(&mut chunk) {
+                            Ok(0) => busy.writer.finish_body().map(|()| true),
+                            Ok(n) => busy.writer.push_body(&chunk[..n]).map(|()| false),
+                            Err(e) if e.kind() == IoKind::Interrupted => Ok(false),
+                            Err(e) => Err(Error::from_io(ErrorKind::Io, "reading the request body", &e)),
+                        }
+                    }
                     None => busy.writer.finish_body().map(|()| true),
                 };
                 match result {

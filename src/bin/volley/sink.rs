@@ -158,6 +158,18 @@ impl PartFile {
             fs::rename(part, dest).map_err(|e| io_err("rename to", dest, &e))?;
             return Ok(self.dest.clone());
         }
+        match crate::sys::rename_noreplace(part, dest) {
+            Ok(true) => return Ok(self.dest.clone()),
+            Ok(false) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(SinkError::Io(format!(
+                    "{} appeared while downloading; the data is kept in {}",
+                    dest.display(),
+                    part.display()
+                )));
+            }
+            Err(e) => return Err(io_err("rename to", dest, &e)),
+        }
         match fs::hard_link(part, dest) {
             Ok(()) => {
                 fs::remove_file(part).map_err(|e| io_err("remove", part, &e))?;
