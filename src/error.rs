@@ -175,6 +175,15 @@ impl Error {
         Error::new(ErrorKind::Protocol, message)
     }
 
+    /// A protocol error because the peer closed before the response ended (a body cut
+    /// short, a head never finished). It carries `io_kind() == Some(UnexpectedEof)`, so a
+    /// caller can tell a cut transfer, worth retrying, from a malformed response.
+    pub fn truncated(message: impl Into<String>) -> Error {
+        let mut e = Error::new(ErrorKind::Protocol, message);
+        e.io_kind = Some(std::io::ErrorKind::UnexpectedEof);
+        e
+    }
+
     /// Shorthand for a timeout in `phase` after `after`.
     pub fn timeout(phase: Phase, after: Duration) -> Error {
         Error::new(

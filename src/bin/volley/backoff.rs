@@ -30,18 +30,11 @@ pub fn is_transient_error(err: &volley::Error) -> bool {
                     | std::io::ErrorKind::TimedOut
             )
         ),
-        // The library reports a connection closed mid-response as a protocol error
-        // (it carries no io kind); that is an early EOF, as transient as a reset.
-        ErrorKind::Protocol => is_early_eof(err.message()),
+        // A connection closed mid-response is a protocol error marked as an early EOF
+        // by the library: as transient as a reset.
+        ErrorKind::Protocol => err.io_kind() == Some(std::io::ErrorKind::UnexpectedEof),
         _ => false,
     }
-}
-
-/// Whether a protocol error message says the peer closed before the response ended.
-fn is_early_eof(message: &str) -> bool {
-    message.starts_with("body cut short")
-        || message.starts_with("chunked body ended before the last chunk")
-        || message.starts_with("connection closed before the response head")
 }
 
 /// Whether an HTTP status is worth retrying: 408, 429, 500, 502, 503, 504.

@@ -80,11 +80,11 @@ impl BodyDecoder {
         match &mut self.kind {
             Kind::NoBody => Ok(()),
             Kind::Length { total, remaining } if *remaining > 0 => {
-                Err(Error::protocol(format!("body cut short: got {} of {total} bytes", *total - *remaining)))
+                Err(Error::truncated(format!("body cut short: got {} of {total} bytes", *total - *remaining)))
             }
             Kind::Length { .. } => Ok(()),
             Kind::Chunked(chunked) if chunked.is_done() => Ok(()),
-            Kind::Chunked(_) => Err(Error::protocol(format!(
+            Kind::Chunked(_) => Err(Error::truncated(format!(
                 "chunked body ended before the last chunk (after {} bytes)",
                 self.received
             ))),

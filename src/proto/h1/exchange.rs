@@ -158,7 +158,7 @@ impl Exchange {
     /// response that was cut short.
     pub(crate) fn handle_eof(&mut self) -> Result<Step, Error> {
         let result = match &mut self.state {
-            State::RecvHead(_) => Err(Error::protocol(if self.seen == 0 {
+            State::RecvHead(_) => Err(Error::truncated(if self.seen == 0 {
                 "connection closed before the response head (no response bytes)"
             } else {
                 "connection closed before the response head (head incomplete)"

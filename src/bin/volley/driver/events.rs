@@ -228,12 +228,14 @@ impl State {
         };
         let part_path = naming::part_path(&dest);
         // A fresh `.part` is made with create_new, which refuses anything already there
-        // (symlinks included); only a resume has to look first.
-        let may_exist = self.s.resume || dl.part_made;
-        let existing = match may_exist
-            .then(|| part_path.symlink_metadata())
-            .unwrap_or_else(|| Err(std::io::Error::from(std::io::ErrorKind::NotFound)))
-        {
+        // (symlinks included); only a resume or an overwrite has to look first.
+        let may_exist = self.s.resume || self.s.overwrite || dl.part_made;
+        let metadata = if may_exist {
+            part_path.symlink_metadata()
+        } else {
+            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+        };
+        let existing = match metadata {
             Ok(m) if !m.is_file() => {
                 // Never write through a symlink (or into anything but a plain file).
                 let m = format!("{} is not a regular file", part_path.display());
