@@ -4,29 +4,13 @@
 
 mod support;
 
-use std::sync::mpsc;
+use support::within;
+
 use std::time::Duration;
 
 use support::tls::{server_config, server_config_with_versions, TestPki, TestResponse};
 use support::tls::{TlsTestServer, Validity};
 use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Request, Stats, TlsFailure};
-
-/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        // The worker panicked (in the test or in the library): re-raise its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("worker ended without a result"),
-        },
-    }
-}
 
 /// What one request ended with, plus a check that it ended exactly once.
 #[derive(Debug)]

@@ -5,30 +5,15 @@
 
 mod support;
 
+use support::within;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use support::tls::{server_config, TestPki, TestRequest, TestResponse, TlsTestServer};
 use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Request, Stats};
-
-/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        // The worker panicked (in the test or in the library): re-raise its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("worker ended without a result"),
-        },
-    }
-}
 
 type Ended = Result<(Stats, Vec<u8>), Error>;
 

@@ -5,32 +5,16 @@
 
 mod support;
 
+use support::within;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use support::tls::{server_config, TestPki, TestResponse, TlsTestServer};
 use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Phase, Request, RequestId};
 use volley::{Stats, TlsFailure};
-
-/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        // The worker panicked (in the test or in the library): re-raise its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("worker ended without a result"),
-        },
-    }
-}
 
 /// Every event of one request, checked for order: Head before Body, nothing after
 /// the single Done/Failed.

@@ -4,30 +4,15 @@
 
 mod support;
 
+use support::within;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::tls::{server_config, TestPki, TestResponse, TlsTestServer};
 use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Request, Stats, TlsFailure};
-
-/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        // The worker panicked (in the test or in the library): re-raise its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("worker ended without a result"),
-        },
-    }
-}
 
 /// A plain HTTP/1.1 server: one request per connection, answered with
 /// `respond(target)` (which must include its own framing) and then closed.

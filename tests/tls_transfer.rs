@@ -4,9 +4,10 @@
 
 mod support;
 
+use support::within;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,23 +15,6 @@ use support::tls::TlsTestServer;
 use support::tls::{server_config, server_config_with_versions, TestPki, TestResponse};
 use volley::{BodyTarget, Client, Config, Error, ErrorKind, Event, Request, RequestId};
 use volley::{Stats, TlsFailure};
-
-/// Run `f` on its own thread and fail (instead of hanging the suite) after `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for more than {secs}s"),
-        // The worker panicked (in the test or in the library): re-raise its panic.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("worker ended without a result"),
-        },
-    }
-}
 
 /// How one request ended. `streamed` holds the bytes of `Body` events.
 #[derive(Debug, Default)]
