@@ -295,13 +295,11 @@ impl TlsSession {
     /// Zero-copy plaintext out: rustls's own buffer (one decrypted record, at most
     /// 16 KiB). Same results as [`TlsSession::read_plaintext`], with `Ok(&[])` meaning
     /// `close_notify`. Follow with [`TlsSession::consume_plaintext`].
-    #[cfg_attr(not(test), allow(dead_code))] // for the zero-copy and memory work of the benchmark issue
     pub(crate) fn plaintext_chunk(&mut self) -> io::Result<&[u8]> {
         self.conn.reader().into_first_chunk()
     }
 
     /// Mark `n` bytes of the last [`TlsSession::plaintext_chunk`] as used.
-    #[cfg_attr(not(test), allow(dead_code))] // for the zero-copy and memory work of the benchmark issue
     pub(crate) fn consume_plaintext(&mut self, n: usize) {
         self.conn.reader().consume(n);
     }

@@ -91,4 +91,6 @@ pub(crate) struct Conn {
     /// Resumed after a pause: `leftover` holds bytes received but not yet parsed
     /// (possibly a whole remaining response), to be fed before reading more.
     pub(crate) reparse: bool,
+    /// `tls` is lent out while its plaintext is parsed in place; writes wait.
+    pub(crate) tls_lent: bool,
 }

@@ -141,7 +141,10 @@ impl Reactor {
             }
             let room = budget - used_total;
             let got = if self.conns[ci].tls.is_some() {
-                self.read_tls_once(ci, room)
+                match self.deliver_tls_plaintext(ci, gen, room, now, h) {
+                    Some(outcome) => outcome,
+                    None => self.read_tls_once(ci, room),
+                }
             } else {
                 self.read_plain_once(ci, room)
             };
@@ -151,6 +154,12 @@ impl Reactor {
                     self.conns[ci].last_progress = now;
                     if self.feed(ci, gen, fresh, n, now, h).is_none() {
                         break;
+                    }
+                }
+                ReadOutcome::Delivered { n } => {
+                    used_total += n;
+                    if let Some(c) = self.conns.get_mut(ci) {
+                        c.last_progress = now;
                     }
                 }
                 ReadOutcome::Again => continue,
@@ -238,6 +247,62 @@ impl Reactor {
             Ok(n) => ReadOutcome::Data { fresh: true, n },
             Err(e) => io_outcome(e),
         }
+    }
+
+    /// Zero-copy TLS: hand rustls's own decrypted record to the exchange, so body bytes
+    /// reach the handler with no copy of ours (issue: no intermediate buffer per chunk).
+    /// The session is lent out of the connection meanwhile; `flush_writes` waits for it
+    /// (see `Conn::tls_lent`). `None`: rustls holds no plaintext now, or a partial unit
+    /// is waiting in `leftover` (then bytes must be appended behind it: the copy path).
+    fn deliver_tls_plaintext(
+        &mut self,
+        ci: usize,
+        gen: Gen,
+        room: usize,
+        now: Instant,
+        h: &mut Handler<'_>,
+    ) -> Option<ReadOutcome> {
+        if !self.conns[ci].leftover.is_empty() {
+            return None;
+        }
+        let mut tls = self.conns[ci].tls.take()?;
+        let outcome = match tls.plaintext_chunk() {
+            Ok([]) => Some(ReadOutcome::Eof { clean: true }),
+            Ok(chunk) => {
+                let chunk = &chunk[..chunk.len().min(room)];
+                let n = chunk.len();
+                self.conns[ci].tls_lent = true;
+                if let Fed::Consumed(used) = self.process_input(ci, gen, chunk, now, h) {
+                    if used < n {
+                        if let Some(c) = self.conns.get_mut(ci) {
+                            c.leftover.extend_from_slice(&chunk[used..]);
+                        }
+                    }
+                }
+                tls.consume_plaintext(n);
+                Some(ReadOutcome::Delivered { n })
+            }
+            Err(e) if e.kind() == IoKind::WouldBlock => None,
+            Err(e) if e.kind() == IoKind::UnexpectedEof => Some(ReadOutcome::Eof { clean: false }),
+            Err(e) => Some(ReadOutcome::Failed(Error::from_io(
+                ErrorKind::Tls(TlsFailure::Protocol),
+                "reading TLS",
+                &e,
+            ))),
+        };
+        // Give the session back if the connection lives on (it may already carry the
+        // next request, whose head `flush_writes` held back while the session was lent).
+        let lent_back = match self.conns.get_mut(ci) {
+            Some(c) if c.gen == gen => {
+                c.tls = Some(tls);
+                std::mem::replace(&mut c.tls_lent, false)
+            }
+            _ => false,
+        };
+        if lent_back && matches!(self.conns.get(ci).map(|c| &c.state), Some(ConnState::Busy(_))) {
+            self.flush_writes(ci, now, h);
+        }
+        outcome
     }
 
     fn read_tls_once(&mut self, ci: usize, room: usize) -> ReadOutcome {
@@ -362,6 +427,9 @@ impl Reactor {
     /// Write as much of the request as the socket takes, pulling body bytes from the
     /// request's stream as the writer asks for them.
     pub(super) fn flush_writes(&mut self, ci: usize, now: Instant, h: &mut Handler<'_>) {
+        if self.conns.get(ci).is_some_and(|c| c.tls_lent) {
+            return; // the TLS session is out reading; the lender flushes when it is back
+        }
         // Only uploads streamed from a reader need it; zeroing 16 KiB on every flush
         // showed up in profiles of small downloads.
         let mut chunk = Vec::new();
@@ -474,10 +542,19 @@ impl Reactor {
 }
 
 pub(super) enum ReadOutcome {
-    Data { fresh: bool, n: usize },
+    Data {
+        fresh: bool,
+        n: usize,
+    },
+    /// `n` bytes were already fed to the exchange (zero-copy TLS).
+    Delivered {
+        n: usize,
+    },
     Again,
     WouldBlock,
-    Eof { clean: bool },
+    Eof {
+        clean: bool,
+    },
     Failed(Error),
 }
 

@@ -437,6 +437,7 @@ impl Reactor {
             connect_started: now,
             transport_eof: false,
             reparse: false,
+            tls_lent: false,
         });
         self.pool.get_mut(origin).open += 1;
         self.open_total += 1;
