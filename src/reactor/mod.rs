@@ -16,8 +16,10 @@ mod exchange;
 mod io;
 pub(crate) mod key;
 mod pool;
+mod rate;
 pub(crate) mod req;
 pub(crate) mod resolver;
+mod write;
 
 pub use mio::event::Source;
 
@@ -65,7 +67,7 @@ pub(crate) struct Reactor {
     pub(crate) config: Config,
     /// Connections with readiness still to drain, served next turn without waiting.
     io_pending: VecDeque<(usize, Gen)>,
-    rate: Option<io::RateBucket>,
+    rate: Option<rate::RateBucket>,
     /// Connections waiting for the rate bucket to refill.
     throttled: Vec<(usize, Gen)>,
     pub(crate) ctl: Control,
@@ -91,7 +93,7 @@ impl Reactor {
         let poll = Poll::new().map_err(|e| Error::from_io(ErrorKind::Io, "cannot create poll", &e))?;
         let tls = TlsContext::new(&config.tls)?;
         let resolver = Resolver::new(&config.dns);
-        let rate = config.max_download_rate.map(|r| io::RateBucket::new(r, Instant::now()));
+        let rate = config.max_download_rate.map(|r| rate::RateBucket::new(r, Instant::now()));
         Ok(Reactor {
             poll,
             events: Events::with_capacity(1024),
