@@ -5,15 +5,10 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use support::cli_server::{bytes, temp_dir, volley, CliServer, Route};
+use support::cli_server::run;
+use support::cli_server::{bytes, temp_dir, CliServer, Route};
 
 /// Run volley with `args`; returns (exit code, stderr).
-fn run(args: &[&str]) -> (i32, String) {
-    let out = volley().args(args).output().expect("run volley");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.code().unwrap_or(-1), stderr)
-}
-
 /// Every file under `dir`, as relative paths, sorted.
 fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();

@@ -8,16 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::cli_server::{bytes, temp_dir, volley, CliServer, Route};
-
-fn run(args: &[&str]) -> (i32, String) {
-    let out = volley().args(args).output().expect("run volley");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.code().unwrap_or(-1), stderr)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use support::cli_server::{path_str as s, run};
 
 fn records(path: &Path) -> Vec<serde_json::Value> {
     fs::read_to_string(path)

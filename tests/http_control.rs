@@ -27,6 +27,32 @@ fn slow_and_fast() -> Server {
     })
 }
 
+/// Turn until idle (failing after `limit`), cancelling `victim` at its first body
+/// event; every request's outcome.
+fn run_cancelling_at_first_body(
+    client: &mut Client,
+    victim: RequestId,
+    limit: Duration,
+    tick: Duration,
+) -> HashMap<RequestId, Outcome> {
+    let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
+    let start = Instant::now();
+    while !client.is_idle() {
+        assert!(start.elapsed() < limit, "still running");
+        client
+            .turn(Some(tick), |ctl, e| {
+                if let Event::Body { id, .. } = &e {
+                    if *id == victim {
+                        ctl.cancel(victim);
+                    }
+                }
+                record(&mut outs, &e);
+            })
+            .unwrap();
+    }
+    outs
+}
+
 #[test]
 fn cancel_in_flight_request_from_the_handler() {
     let server = slow_and_fast();
@@ -35,21 +61,9 @@ fn cancel_in_flight_request_from_the_handler() {
     let fast: Vec<RequestId> = (0..5)
         .map(|i| client.submit(Request::get(&server.url(&format!("/f{i}"))).unwrap()).unwrap())
         .collect();
-    let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
     let start = Instant::now();
-    while !client.is_idle() {
-        assert!(start.elapsed() < Duration::from_secs(5), "still running");
-        client
-            .turn(Some(Duration::from_millis(50)), |ctl, e| {
-                if let Event::Body { id, .. } = &e {
-                    if *id == slow {
-                        ctl.cancel(slow);
-                    }
-                }
-                record(&mut outs, &e);
-            })
-            .unwrap();
-    }
+    let outs =
+        run_cancelling_at_first_body(&mut client, slow, Duration::from_secs(5), Duration::from_millis(50));
     assert!(start.elapsed() < Duration::from_secs(2), "cancel did not end the slow request early");
     let o = &outs[&slow];
     assert_eq!(o.error().kind(), ErrorKind::Cancelled);
@@ -459,21 +473,8 @@ fn cancel_while_rate_limited_leaves_the_other_exact() {
     let mut client = Client::new(Config { max_download_rate: Some(400_000), ..test_config() }).unwrap();
     let victim = client.submit(Request::get(&server.url("/v")).unwrap()).unwrap();
     let keeper = client.submit(Request::get(&server.url("/k")).unwrap()).unwrap();
-    let mut outs: HashMap<RequestId, Outcome> = HashMap::new();
-    let start = Instant::now();
-    while !client.is_idle() {
-        assert!(start.elapsed() < Duration::from_secs(10), "still running");
-        client
-            .turn(Some(Duration::from_millis(20)), |ctl, e| {
-                if let Event::Body { id, .. } = &e {
-                    if *id == victim {
-                        ctl.cancel(victim);
-                    }
-                }
-                record(&mut outs, &e);
-            })
-            .unwrap();
-    }
+    let outs =
+        run_cancelling_at_first_body(&mut client, victim, Duration::from_secs(10), Duration::from_millis(20));
     assert_eq!(outs[&victim].error().kind(), ErrorKind::Cancelled);
     assert!(outs[&keeper].event_body == body);
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::http::{drive, ok, response, test_config, Action, Outcome, Server};
+use support::http::{drive, ok, response, test_config, Action, Outcome, SeenRequest, Server};
 use volley::{Client, ErrorKind, Method, Request};
 
 /// Run `requests` one after another on the same client, each to completion.
@@ -29,6 +29,13 @@ fn idle_turns(client: &mut Client, d: Duration) {
     while let Some(left) = end.checked_duration_since(Instant::now()) {
         client.turn(Some(left), |_, e| panic!("unexpected event {e:?}")).unwrap();
     }
+}
+
+/// A server that closes without answering the second request on the first
+/// connection (the race of a keep-alive timer firing as the client reuses it), and
+/// answers everything else with `reply`.
+fn second_request_unanswered(reply: impl Fn(&SeenRequest) -> Vec<u8> + Send + Sync + 'static) -> Server {
+    Server::start(move |r| if (r.conn, r.index) == (1, 1) { Action::Close } else { Action::Reply(reply(r)) })
 }
 
 #[test]
@@ -138,16 +145,7 @@ fn stale_pooled_connection_found_at_reuse_still_succeeds() {
 #[test]
 
 fn get_is_retried_once_when_reused_connection_closes_unanswered() {
-    let server =
-        Server::start(
-            |r| {
-                if (r.conn, r.index) == (1, 1) {
-                    Action::Close
-                } else {
-                    Action::Reply(ok(r.path()))
-                }
-            },
-        );
+    let server = second_request_unanswered(|r| ok(r.path()));
     let mut client = Client::new(test_config()).unwrap();
     let outs = sequential(&mut client, gets(&server, &["/first", "/second"]));
     assert_eq!(outs[0].body(), b"/first");
@@ -180,13 +178,7 @@ fn retry_happens_at_most_once() {
 #[test]
 
 fn put_with_bytes_is_retried_with_the_same_body() {
-    let server = Server::start(|r| {
-        if (r.conn, r.index) == (1, 1) {
-            Action::Close
-        } else {
-            Action::Reply(ok(r.method.clone()))
-        }
-    });
+    let server = second_request_unanswered(|r| ok(r.method.clone()));
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
         Request::get(&server.url("/warm")).unwrap(),
@@ -203,16 +195,7 @@ fn put_with_bytes_is_retried_with_the_same_body() {
 
 #[test]
 fn post_is_not_retried_on_reused_connection_close() {
-    let server =
-        Server::start(
-            |r| {
-                if (r.conn, r.index) == (1, 1) {
-                    Action::Close
-                } else {
-                    Action::Reply(ok("fine"))
-                }
-            },
-        );
+    let server = second_request_unanswered(|_| ok("fine"));
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
         Request::get(&server.url("/warm")).unwrap(),
@@ -265,16 +248,7 @@ fn queued_requests_reuse_a_single_allowed_connection() {
 
 #[test]
 fn one_shot_reader_is_not_retried_on_reused_connection_close() {
-    let server =
-        Server::start(
-            |r| {
-                if (r.conn, r.index) == (1, 1) {
-                    Action::Close
-                } else {
-                    Action::Reply(ok("fine"))
-                }
-            },
-        );
+    let server = second_request_unanswered(|_| ok("fine"));
     let mut client = Client::new(test_config()).unwrap();
     let reqs = vec![
         Request::get(&server.url("/warm")).unwrap(),
@@ -320,16 +294,7 @@ fn no_idle_pool_means_no_reuse() {
 fn retry_works_while_the_origin_has_other_queued_requests() {
     // Same fault as above, but a third request keeps the origin queued, so the retry
     // path is reached without the origin being released first.
-    let server =
-        Server::start(
-            |r| {
-                if (r.conn, r.index) == (1, 1) {
-                    Action::Close
-                } else {
-                    Action::Reply(ok(r.path()))
-                }
-            },
-        );
+    let server = second_request_unanswered(|r| ok(r.path()));
     let mut client = Client::new(volley::Config { max_per_origin: 1, ..test_config() }).unwrap();
     let ids: Vec<_> = ["/a", "/b", "/c"]
         .iter()

@@ -5,6 +5,7 @@
 
 mod support;
 
+use support::tls::tls_server as pki_setup;
 use support::within;
 
 use std::collections::HashMap;
@@ -70,16 +71,6 @@ fn fetch(config: Config, url: &str) -> Trace {
         client.run(|_, ev| t.record(ev)).expect("run");
         t
     })
-}
-
-fn pki_setup(handler: impl Fn(&str) -> TestResponse + Send + Sync + 'static) -> (TlsTestServer, Config) {
-    let pki = TestPki::new();
-    let server = TlsTestServer::start(
-        server_config(&pki.server_cert(&["localhost", "127.0.0.1"]), None),
-        move |req| handler(&req.target),
-    );
-    let config = Config { tls: pki.tls_config(), ..Config::default() };
-    (server, config)
 }
 
 fn body_of(len: usize, seed: usize) -> Vec<u8> {

@@ -4,6 +4,7 @@
 
 mod support;
 
+use support::tls::tls_server as setup;
 use support::within;
 
 use std::collections::HashMap;
@@ -76,16 +77,6 @@ fn run_all(config: Config, urls: Vec<(String, BodyTarget)>) -> Vec<Outcome> {
 fn fetch(config: Config, url: &str) -> Outcome {
     let mut v = run_all(config, vec![(url.to_string(), BodyTarget::Collect)]);
     v.pop().expect("one outcome")
-}
-
-fn setup(handler: impl Fn(&str) -> TestResponse + Send + Sync + 'static) -> (TlsTestServer, Config) {
-    let pki = TestPki::new();
-    let server = TlsTestServer::start(
-        server_config(&pki.server_cert(&["localhost", "127.0.0.1"]), None),
-        move |req| handler(&req.target),
-    );
-    let config = Config { tls: pki.tls_config(), ..Config::default() };
-    (server, config)
 }
 
 fn body_of(len: usize, seed: usize) -> Vec<u8> {

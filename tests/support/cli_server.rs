@@ -338,3 +338,15 @@ fn write_head(
 fn write_all(out: &mut TcpStream, b: &[u8]) -> bool {
     out.write_all(b).and_then(|()| out.flush()).is_ok()
 }
+
+/// Run the CLI with `args`: its exit code and stderr.
+pub fn run(args: &[&str]) -> (i32, String) {
+    let out = volley().args(args).output().expect("run volley");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// A path as a command-line argument.
+pub fn path_str(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

@@ -613,3 +613,17 @@ fn fill(tls: &mut StreamOwned<ServerConnection, TcpStream>, buf: &mut Vec<u8>) -
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// A TLS test server for `localhost`/`127.0.0.1` answering by request target, and a
+/// client configuration that trusts only its CA.
+pub fn tls_server(
+    handler: impl Fn(&str) -> TestResponse + Send + Sync + 'static,
+) -> (TlsTestServer, volley::Config) {
+    let pki = TestPki::new();
+    let server = TlsTestServer::start(
+        server_config(&pki.server_cert(&["localhost", "127.0.0.1"]), None),
+        move |req| handler(&req.target),
+    );
+    let config = volley::Config { tls: pki.tls_config(), ..volley::Config::default() };
+    (server, config)
+}
