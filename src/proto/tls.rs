@@ -446,5 +446,11 @@ fn alert_name(alert: AlertDescription) -> String {
 }
 
 #[cfg(test)]
+#[path = "tls_session_tests.rs"]
+mod session_tests;
+#[cfg(test)]
 #[path = "tls_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "tls_testutil.rs"]
+mod testutil;

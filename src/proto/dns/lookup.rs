@@ -21,7 +21,7 @@
 //!   carries the query's random ID and echoes its question; anything else is dropped and
 //!   counted, and the query keeps waiting.
 
-use super::sysconf::ResolvConf;
+use super::sysconf::{candidates, ResolvConf};
 use super::wire::{self, Name, Outcome, QType, CLASS_IN};
 use super::IdSource;
 use crate::error::{DnsFailure, Error, ErrorKind};
@@ -130,20 +130,6 @@ pub(crate) struct Lookup {
     spoofed: u64,
     result: Option<Result<Resolved, Failure>>,
     finished: bool,
-}
-
-/// The names to try for `host`, in order (glibc res_search).
-pub(crate) fn candidates(host: &str, search: &[String], ndots: u32) -> Vec<String> {
-    if host.ends_with('.') {
-        return vec![host.to_string()];
-    }
-    let dots = host.bytes().filter(|&b| b == b'.').count();
-    let searched = search.iter().map(|d| format!("{host}.{d}"));
-    if dots >= ndots as usize {
-        std::iter::once(host.to_string()).chain(searched).collect()
-    } else {
-        searched.chain(std::iter::once(host.to_string())).collect()
-    }
 }
 
 impl Lookup {

@@ -32,6 +32,22 @@ pub(crate) struct ResolvConf {
     pub(crate) rotate: bool,
 }
 
+/// The names to try for `host`, in order, from the search list and `ndots` (glibc
+/// res_search): a trailing dot is absolute; with at least `ndots` dots the name
+/// itself comes first, otherwise last.
+pub(crate) fn candidates(host: &str, search: &[String], ndots: u32) -> Vec<String> {
+    if host.ends_with('.') {
+        return vec![host.to_string()];
+    }
+    let dots = host.bytes().filter(|&b| b == b'.').count();
+    let searched = search.iter().map(|d| format!("{host}.{d}"));
+    if dots >= ndots as usize {
+        std::iter::once(host.to_string()).chain(searched).collect()
+    } else {
+        searched.chain(std::iter::once(host.to_string())).collect()
+    }
+}
+
 impl Default for ResolvConf {
     fn default() -> ResolvConf {
         ResolvConf {
