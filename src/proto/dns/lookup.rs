@@ -21,10 +21,11 @@
 //!   carries the query's random ID and echoes its question; anything else is dropped and
 //!   counted, and the query keeps waiting.
 
+pub(crate) use super::outputs::{Failure, QueryTag, Resolved, Transmit, Transport};
 use super::sysconf::{candidates, ResolvConf};
 use super::wire::{self, Name, Outcome, QType, CLASS_IN};
 use super::IdSource;
-use crate::error::{DnsFailure, Error, ErrorKind};
+use crate::error::DnsFailure;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -33,48 +34,6 @@ use std::time::{Duration, Instant};
 pub(crate) const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
 /// RFC 1035 §4.2.2: a TCP message is at most 65535 octets after its length prefix.
 const MAX_TCP_MESSAGE: usize = 2 + 65535;
-
-/// Names one query on the wire; unique within a lookup, never reused, so a socket whose
-/// query was retired is recognized as stale.
-pub(crate) type QueryTag = u64;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transport {
-    Udp,
-    Tcp,
-}
-
-/// "Send `bytes` to `server` over `transport`; deliver what comes back under `tag`."
-/// For TCP, `bytes` already carry the length prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Transmit {
-    pub(crate) tag: QueryTag,
-    pub(crate) server: SocketAddr,
-    pub(crate) transport: Transport,
-    pub(crate) bytes: Vec<u8>,
-}
-
-/// A successful lookup: addresses in Happy Eyeballs order (RFC 8305 §4) and the TTL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Resolved {
-    pub(crate) addrs: Vec<IpAddr>,
-    pub(crate) ttl: u32,
-}
-
-/// A failed lookup; `neg_ttl` is set for cacheable negative answers (RFC 2308).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) kind: DnsFailure,
-    pub(crate) message: String,
-    pub(crate) cacheable: bool,
-    pub(crate) neg_ttl: Option<u32>,
-}
-
-impl Failure {
-    pub(crate) fn to_error(&self) -> Error {
-        Error::new(ErrorKind::Dns(self.kind), self.message.clone())
-    }
-}
 
 /// One outstanding try of one family.
 #[derive(Debug)]

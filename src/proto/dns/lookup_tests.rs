@@ -1,6 +1,7 @@
 //! Unit tests for `lookup`: a fake clock, scripted IDs and scripted answer bytes.
 
 use super::*;
+use crate::error::ErrorKind;
 use crate::proto::dns::testutil::{question, response, Rr};
 use crate::proto::dns::wire::{TYPE_A, TYPE_AAAA};
 

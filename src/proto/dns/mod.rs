@@ -9,6 +9,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod lookup;
+pub(crate) mod outputs;
 pub(crate) mod sysconf;
 pub(crate) mod wire;
 
