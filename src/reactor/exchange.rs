@@ -14,16 +14,6 @@ use crate::proto::redirect::{is_redirect, next_hop};
 use crate::request::Method;
 use std::time::Instant;
 
-/// `BodyLen` is a plain value but not `Copy` in `proto`; the head and the writer
-/// each need one.
-fn same_len(len: &BodyLen) -> BodyLen {
-    match len {
-        BodyLen::None => BodyLen::None,
-        BodyLen::Known(n) => BodyLen::Known(*n),
-        BodyLen::Chunked => BodyLen::Chunked,
-    }
-}
-
 impl Reactor {
     /// Put request `ri` on connection `ci` (fresh, or `reused` from the pool).
     pub(super) fn begin_exchange(
@@ -60,7 +50,7 @@ impl Reactor {
             &req.host_header(),
             &self.config.user_agent,
             &req.headers,
-            same_len(&len),
+            len,
         );
         let close = req.headers.has_token("connection", "close");
         let mut writer = RequestWriter::new(head, len);

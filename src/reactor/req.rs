@@ -87,11 +87,9 @@ impl Sink {
             Sink::Writer(w) => {
                 w.flush().map(|_| None).map_err(|e| Error::from_io(ErrorKind::Io, "flushing body", &e))
             }
-            Sink::File(path, f) => {
-                if let Some(f) = f.take() {
-                    drop(f);
-                }
-                let _ = path;
+            Sink::File(_, f) => {
+                // Close the file now rather than when the request is dropped.
+                f.take();
                 Ok(None)
             }
             Sink::Events => Ok(None),
