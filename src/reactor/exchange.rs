@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, Response};
 use crate::proto::h1::exchange::Exchange;
 use crate::proto::h1::head::{HeadLimits, ResponseHead};
-use crate::proto::h1::request::{write_request_head, BodyLen, RequestWriter};
+use crate::proto::h1::request::{write_request_head, RequestWriter};
 use crate::proto::redirect::{is_redirect, next_hop};
 use crate::request::Method;
 use std::time::Instant;
