@@ -72,6 +72,13 @@ pub struct Config {
     pub read_quota: usize,
     /// Total download rate cap in bytes per second (default none).
     pub max_download_rate: Option<u64>,
+    /// Requests outstanding at most on one connection (HTTP/1.1 pipelining, RFC 9112
+    /// §9.3.2); 1 turns pipelining off (default 8). Only GET and HEAD without a body are
+    /// pipelined, only once the server has answered on that connection with a
+    /// persistent HTTP/1.1 response, never behind a large response; requests left
+    /// unanswered when a connection closes are sent again on another connection, and
+    /// an origin that drops them is not pipelined to again.
+    pub pipeline_depth: usize,
     /// TLS trust and client certificates.
     pub tls: TlsConfig,
     /// DNS servers, files and cache.
@@ -97,6 +104,7 @@ impl Default for Config {
             connection_attempt_delay: Duration::from_millis(250),
             read_quota: 256 * 1024,
             max_download_rate: None,
+            pipeline_depth: 8,
             tls: TlsConfig::default(),
             dns: DnsConfig::default(),
         }

@@ -16,6 +16,7 @@ use crate::proto::happy::HappyEyeballs;
 use crate::proto::tls::TlsSession;
 use crate::reactor::resolver::LookupId;
 use mio::net::TcpStream;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -35,6 +36,9 @@ pub(crate) struct Busy {
     pub(crate) reused: bool,
     /// The request body stream reached its end.
     pub(crate) body_finished: bool,
+    /// The request was sent pipelined behind another; it became current when that
+    /// one's response ended.
+    pub(crate) pipelined: bool,
 }
 
 pub(crate) enum ConnState {
@@ -93,4 +97,15 @@ pub(crate) struct Conn {
     pub(crate) reparse: bool,
     /// `tls` is lent out while its plaintext is parsed in place; writes wait.
     pub(crate) tls_lent: bool,
+    /// Requests sent pipelined behind the current one, in send (= response) order.
+    pub(crate) behind: VecDeque<usize>,
+    /// Heads of the `behind` requests not written yet (after the current request's).
+    pub(crate) out: Vec<u8>,
+    /// The server answered on this connection with a persistent HTTP/1.1 response.
+    pub(crate) proven: bool,
+    /// Largest response body completed on this connection.
+    pub(crate) largest_body: u64,
+    /// A request behind the current one was withdrawn: nothing more is pipelined, and
+    /// the connection closes once the responses still wanted have arrived.
+    pub(crate) draining: bool,
 }

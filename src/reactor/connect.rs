@@ -333,7 +333,8 @@ impl Reactor {
         }
     }
 
-    /// Tear a connection down: deregister, free its slot, let its origin admit more.
+    /// Tear a connection down: deregister, free its slot, give the requests pipelined
+    /// behind and unanswered back to the queue, let its origin admit more.
     pub(super) fn close_conn(&mut self, ci: usize, _now: Instant) {
         if !self.conns.contains(ci) {
             return;
@@ -365,6 +366,7 @@ impl Reactor {
         o.open = o.open.saturating_sub(1);
         o.idle.retain(|&i| i != ci);
         self.open_total = self.open_total.saturating_sub(1);
+        self.requeue_unanswered(std::mem::take(&mut c.behind));
         self.pool.mark_ready(c.origin);
         self.pool.release_if_unused(c.origin);
     }

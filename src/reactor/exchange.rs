@@ -3,13 +3,13 @@
 //! pool (or close it) according to the exchange's keep-alive verdict.
 
 use super::conn::{Busy, ConnState};
-use super::req::Sink;
+use super::req::{InMemoryBody, Sink};
 use super::{Handler, Reactor};
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, Response};
 use crate::proto::h1::exchange::Exchange;
 use crate::proto::h1::head::{HeadLimits, ResponseHead};
-use crate::proto::h1::request::{write_request_head, RequestWriter};
+use crate::proto::h1::request::{write_request_head, BodyLen, RequestWriter};
 use crate::proto::redirect::{is_redirect, next_hop};
 use crate::request::Method;
 use std::time::Instant;
@@ -24,37 +24,21 @@ impl Reactor {
         now: Instant,
         h: &mut Handler<'_>,
     ) {
-        self.start_request_clock(ri, now);
-        let req = &mut self.reqs[ri];
-        req.conn = Some(ci);
-        req.stats.reused = reused;
-        if reused {
-            req.stats.dns = Default::default();
-            req.stats.connect = Default::default();
-            req.stats.tls = Default::default();
-        }
-        let (len, bytes) = match req.open_body() {
+        self.attach(ci, ri, reused, now);
+        let mut head = Vec::with_capacity(256);
+        let (len, bytes) = match self.write_head(ri, &mut head) {
             Ok(x) => x,
             Err(e) => {
-                req.conn = None;
+                self.reqs[ri].conn = None;
                 self.release_conn(ci, true, now, h);
                 self.fail_request(ri, e, now, h);
                 return;
             }
         };
-        let mut head = Vec::with_capacity(256);
-        write_request_head(
-            &mut head,
-            req.method.as_str(),
-            &req.target(),
-            &req.host_header(),
-            &self.config.user_agent,
-            &req.headers,
-            len,
-        );
+        let req = &mut self.reqs[ri];
         let close = req.headers.has_token("connection", "close");
         let mut writer = RequestWriter::new(head, len);
-        let mut body_finished = false;
+        let mut body_finished = len == BodyLen::None;
         if let Some(b) = bytes {
             let pushed = writer.push_body(&b).and_then(|()| writer.finish_body());
             if let Err(e) = pushed {
@@ -65,13 +49,49 @@ impl Reactor {
             }
             body_finished = true;
         }
-        let limits =
-            HeadLimits { max_head_size: self.config.max_head_size, max_headers: self.config.max_headers };
-        let exchange = Exchange::new(req.method == Method::Head, close, limits);
-        let busy = Busy { req: ri, writer, exchange, sent_at: None, reused, body_finished };
+        let exchange = Exchange::new(req.method == Method::Head, close, self.head_limits());
+        let busy = Busy { req: ri, writer, exchange, sent_at: None, reused, body_finished, pipelined: false };
         self.conns[ci].leftover.clear();
         self.set_state(ci, ConnState::Busy(Box::new(busy)), now);
+        self.fill_pipeline(ci, now, h);
         self.flush_writes(ci, now, h);
+    }
+
+    /// Tie request `ri` to connection `ci`; its clock starts if this is its first.
+    pub(super) fn attach(&mut self, ci: usize, ri: usize, reused: bool, now: Instant) {
+        self.start_request_clock(ri, now);
+        let req = &mut self.reqs[ri];
+        req.conn = Some(ci);
+        req.stats.reused = reused;
+        if reused {
+            req.stats.dns = Default::default();
+            req.stats.connect = Default::default();
+            req.stats.tls = Default::default();
+        }
+    }
+
+    /// Serialise request `ri`'s head onto `out`: its body framing and in-memory body.
+    pub(super) fn write_head(
+        &mut self,
+        ri: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(BodyLen, Option<InMemoryBody>), Error> {
+        let req = &mut self.reqs[ri];
+        let (len, bytes) = req.open_body()?;
+        write_request_head(
+            out,
+            req.method.as_str(),
+            &req.target(),
+            &req.host_header(),
+            &self.config.user_agent,
+            &req.headers,
+            len,
+        );
+        Ok((len, bytes))
+    }
+
+    pub(super) fn head_limits(&self) -> HeadLimits {
+        HeadLimits { max_head_size: self.config.max_head_size, max_headers: self.config.max_headers }
     }
 
     /// The final or redirecting response head arrived.
@@ -158,29 +178,43 @@ impl Reactor {
         }
     }
 
-    /// The response is complete. `trailing` means bytes followed it unasked, so the
+    /// The response is complete. `more` means bytes followed it: the next pipelined
+    /// response, or, with nothing sent behind, bytes unasked for, after which the
     /// connection cannot be trusted for another exchange.
     pub(super) fn on_exchange_done(
         &mut self,
         ci: usize,
         ri: usize,
-        trailing: bool,
+        more: bool,
         now: Instant,
         h: &mut Handler<'_>,
     ) {
         let c = &mut self.conns[ci];
-        let keep = match &c.state {
-            ConnState::Busy(b) => b.exchange.keep_alive() && b.writer.is_finished() && !trailing,
-            _ => false,
+        let (keep, body) = match &c.state {
+            ConnState::Busy(b) => {
+                let keep =
+                    b.exchange.keep_alive() && b.writer.is_finished() && (!more || !c.behind.is_empty());
+                c.proven |= keep && b.exchange.persistent_http11();
+                (keep, b.exchange.body_received())
+            }
+            _ => (false, 0),
         };
         c.served += 1;
+        c.largest_body = c.largest_body.max(body);
         self.reqs[ri].conn = None;
         if self.reqs[ri].redirect.is_some() {
             self.follow_redirect(ri, now, h);
         } else {
             self.complete_request(ri, now, h);
         }
-        self.release_conn(ci, keep, now, h);
+        // The handler may have withdrawn requests from behind (cancel): look again.
+        let Some(c) = self.conns.get(ci) else { return };
+        if keep && !c.behind.is_empty() {
+            self.promote_behind(ci, now);
+        } else {
+            // A draining connection owes nothing more once its wanted responses are in.
+            self.release_conn(ci, keep && !c.draining, now, h);
+        }
     }
 
     fn follow_redirect(&mut self, ri: usize, now: Instant, h: &mut Handler<'_>) {
@@ -269,6 +303,8 @@ impl Reactor {
 
     /// The transport ended while an exchange was running.
     pub(super) fn on_eof(&mut self, ci: usize, clean: bool, now: Instant, h: &mut Handler<'_>) {
+        // Closing with requests sent behind, unannounced: the server drops pipelines.
+        self.note_pipeline_failure(ci);
         let c = &mut self.conns[ci];
         let is_tls = c.tls.is_some();
         let ConnState::Busy(busy) = &mut c.state else {
@@ -316,6 +352,9 @@ impl Reactor {
         };
         let ri = busy.req;
         let may_retry = retryable && busy.reused && !busy.exchange.got_any_byte();
+        if retryable {
+            self.note_pipeline_failure(ci);
+        }
         self.close_conn(ci, now);
         let req = &mut self.reqs[ri];
         req.conn = None;
@@ -346,6 +385,8 @@ impl Reactor {
                 let busy_with_it = matches!(&self.conns[ci].state, ConnState::Busy(b) if b.req == ri);
                 if busy_with_it {
                     self.close_conn(ci, now);
+                } else if self.withdraw_behind(ci, ri) {
+                    // Its response will be read and dropped; the connection lives on.
                 } else if let Some(c) = self.conns.get_mut(ci) {
                     // Still connecting for it: let the connection finish into the pool
                     // would need a request; simpler and cheaper to drop it.

@@ -144,6 +144,10 @@ impl Reactor {
         if let Some(rate) = self.rate.as_mut() {
             rate.take(used_total);
         }
+        // Responses that ended free room in the pipeline: refill it with one write.
+        if self.still_busy(ci, gen).is_some() && self.fill_pipeline(ci, now, h) {
+            self.flush_writes(ci, now, h);
+        }
     }
 
     /// Process `n` new bytes: in the shared scratch buffer (`fresh`), or appended to
@@ -382,7 +386,14 @@ impl Reactor {
                 Step::Body(r) => self.on_body(ci, ri, &data[start + r.start..start + r.end], now, h),
                 Step::Done => {
                     self.on_exchange_done(ci, ri, pos < data.len(), now, h);
-                    return Fed::Gone;
+                    // The next pipelined response may follow in these bytes or the
+                    // socket; a request just begun has nothing to read yet.
+                    let promoted = self.conns.get(ci).is_some_and(|c| {
+                        c.gen == gen && matches!(&c.state, ConnState::Busy(b) if b.pipelined && b.req != ri)
+                    });
+                    if !promoted {
+                        return Fed::Gone;
+                    }
                 }
             }
         }

@@ -15,6 +15,7 @@ mod deadlines;
 mod exchange;
 mod io;
 pub(crate) mod key;
+mod pipeline;
 mod pool;
 mod rate;
 pub(crate) mod req;
@@ -440,6 +441,11 @@ impl Reactor {
             transport_eof: false,
             reparse: false,
             tls_lent: false,
+            behind: VecDeque::new(),
+            out: Vec::new(),
+            proven: false,
+            largest_body: 0,
+            draining: false,
         });
         self.pool.get_mut(origin).open += 1;
         self.open_total += 1;

@@ -18,6 +18,8 @@ pub(crate) struct Origin {
     pub(crate) open: usize,
     /// Idle keep-alive connections (connection slab indices), most recent last.
     pub(crate) idle: Vec<usize>,
+    /// A connection to it dropped pipelined requests unanswered: send one at a time.
+    pub(crate) no_pipelining: bool,
     /// Listed in `Pool::ready`.
     ready: bool,
 }
@@ -58,6 +60,7 @@ impl Pool {
             queue: VecDeque::new(),
             open: 0,
             idle: Vec::new(),
+            no_pipelining: false,
             ready: false,
         });
         self.by_key.insert(key, i);

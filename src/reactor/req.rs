@@ -183,6 +183,11 @@ impl Req {
         }
     }
 
+    /// The request carries content (an empty body sends none).
+    pub(crate) fn has_body(&self) -> bool {
+        !matches!(self.body, Body::Empty)
+    }
+
     /// Whether the body can be sent again (for a retry or a 307/308).
     pub(crate) fn body_replayable(&self) -> bool {
         !self.body_spent

@@ -132,6 +132,13 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = parse_count, help_heading = "Connections")]
     pub per_host: usize,
 
+    /// Send up to N requests on one connection before the first is answered (HTTP/1.1
+    /// pipelining); 1 turns it off. Only GET and HEAD, only to a server that has kept a
+    /// connection open, never behind a large file; a server that drops pipelined
+    /// requests gets them again one at a time.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_count, help_heading = "Connections")]
+    pub pipeline: usize,
+
     /// Limit the total download rate to RATE bytes per second (e.g. 500k, 2M).
     #[arg(long, value_name = "RATE", value_parser = parse_rate, help_heading = "Connections")]
     pub limit_rate: Option<u64>,
@@ -260,6 +267,9 @@ impl Args {
         volley::Config {
             max_connections: self.parallel,
             max_per_origin: self.per_host,
+            // Keep every connection of a burst for the next one instead of reopening.
+            pool_max_idle_per_origin: self.per_host,
+            pipeline_depth: self.pipeline,
             connect_timeout: self.connect_timeout.unwrap_or(d.connect_timeout),
             head_timeout: self.head_timeout.unwrap_or(d.head_timeout),
             idle_timeout: self.idle_timeout.unwrap_or(d.idle_timeout),

@@ -87,6 +87,7 @@ fn run(args: &args::Args) -> Result<u8, String> {
         config.max_connections = fd_cap;
     }
     let parallel = config.max_connections;
+    let pipeline = config.pipeline_depth.max(1);
     let mut client = volley::Client::new(config).map_err(|e| e.to_string())?;
     if args.verbose {
         for w in client.warnings() {
@@ -111,7 +112,9 @@ fn run(args: &args::Args) -> Result<u8, String> {
         data_file: args.data_file.clone(),
         headers: args.headers.clone(),
         cat_buffer: args.cat_buffer,
-        window: parallel.saturating_mul(2).max(2),
+        // Enough jobs in the library for every connection to fill its pipeline, plus
+        // one more round to take over as they finish.
+        window: parallel.saturating_mul(pipeline + 1).max(2),
     };
     let mut state = driver::State::new(settings, sources, ui);
     state.register_signals(&mut client).map_err(|e| format!("cannot catch signals: {e}"))?;

@@ -63,6 +63,8 @@ pub(crate) struct Exchange {
     limits: HeadLimits,
     /// Response bytes seen by [`Self::handle_read`], consumed or not.
     seen: u64,
+    /// The final head's protocol version.
+    version: Option<Version>,
 }
 
 impl Exchange {
@@ -76,6 +78,7 @@ impl Exchange {
             framing: None,
             limits,
             seen: 0,
+            version: None,
         }
     }
 
@@ -140,6 +143,7 @@ impl Exchange {
         }
         let framing = response_framing(self.request_was_head, head.status, &head.headers)?;
         self.framing = Some(framing);
+        self.version = Some(head.version);
         self.close = self.close.or_else(|| close_reason(&head, framing));
         self.state = State::RecvBody(BodyDecoder::new(framing));
         Ok((consumed, Step::Head(head)))
@@ -204,6 +208,25 @@ impl Exchange {
     /// False before `Done` or after an error.
     pub(crate) fn keep_alive(&self) -> bool {
         self.is_done() && self.close.is_none()
+    }
+
+    /// The connection ends after this response (known once the final head arrived).
+    pub(crate) fn closes_connection(&self) -> bool {
+        self.close.is_some()
+    }
+
+    /// After `Done`: an HTTP/1.1 server kept the connection open, so it may be sent
+    /// requests pipelined (an HTTP/1.0 keep-alive server is not trusted with that).
+    pub(crate) fn persistent_http11(&self) -> bool {
+        self.keep_alive() && self.version == Some(Version::Http11)
+    }
+
+    /// The body length the final head announced (`Content-Length`), if any.
+    pub(crate) fn announced_length(&self) -> Option<u64> {
+        match self.framing {
+            Some(Framing::Length(n)) => Some(n),
+            _ => None,
+        }
     }
 
     /// Why the connection must close after this exchange, if it must (data, not flags).

@@ -11,6 +11,7 @@
 //!  chunked.rs   ChunkedDecoder                               (RFC 9112 §7.1)
 //!  body.rs      BodyDecoder over a Framing                   (RFC 9112 §6, §8)
 //!  exchange.rs  RecvHead -> RecvBody(BodyDecoder) -> Done    (RFC 9112 §9.3)
+//!  pipeline.rs  may a request go behind another, unanswered  (RFC 9112 §9.3.2)
 //! ```
 
 pub(crate) mod body;
@@ -19,6 +20,7 @@ pub(crate) mod drive;
 pub(crate) mod exchange;
 pub(crate) mod framing;
 pub(crate) mod head;
+pub(crate) mod pipeline;
 pub(crate) mod request;
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -186,6 +186,11 @@ impl RequestWriter {
         }
     }
 
+    /// Every byte of the request is queued (some may still be pending).
+    pub(crate) fn is_complete(&self) -> bool {
+        self.body == BodyState::Finished
+    }
+
     /// The body is finished and every byte was written.
     pub(crate) fn is_finished(&self) -> bool {
         self.body == BodyState::Finished && self.pending().is_empty()
