@@ -14,6 +14,7 @@ pub(crate) enum Command {
     Cancel(RequestId),
     Pause(RequestId),
     Resume(RequestId),
+    HoldHost(String, Instant),
 }
 
 /// Passed to the event handler so it can steer requests while an event borrows the
@@ -48,6 +49,14 @@ impl Control {
     /// Undo [`Control::pause`].
     pub fn resume(&mut self, id: RequestId) {
         self.commands.push(Command::Resume(id));
+    }
+
+    /// Send no new request to `host` (on any scheme or port) before `until`: how a
+    /// caller honours a 429 or 503 `Retry-After` for every request waiting for that
+    /// server, not only the one that got it. Requests already sent (pipelined ones
+    /// included) are not recalled; a later hold replaces an earlier one.
+    pub fn hold_host(&mut self, host: &str, until: Instant) {
+        self.commands.push(Command::HoldHost(host.to_string(), until));
     }
 
     pub(crate) fn allocate_id(&mut self) -> RequestId {
@@ -105,6 +114,11 @@ impl Client {
     /// Resume a paused request.
     pub fn resume(&mut self, id: RequestId) {
         self.reactor.ctl.resume(id);
+    }
+
+    /// See [`Control::hold_host`].
+    pub fn hold_host(&mut self, host: &str, until: Instant) {
+        self.reactor.ctl.hold_host(host, until);
     }
 
     /// One loop iteration: wait for readiness at most `timeout` (or until the next

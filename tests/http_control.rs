@@ -478,3 +478,46 @@ fn cancel_while_rate_limited_leaves_the_other_exact() {
     assert_eq!(outs[&victim].error().kind(), ErrorKind::Cancelled);
     assert!(outs[&keeper].event_body == body);
 }
+
+#[test]
+fn a_held_host_gets_no_new_request_until_the_hold_ends() {
+    let server = Server::start(|r| {
+        if r.path() == "/busy" {
+            Action::Reply(support::http::response(503, &[("Retry-After", "1")], "busy"))
+        } else {
+            Action::Reply(ok(r.path()))
+        }
+    });
+    let config = Config { max_connections: 1, max_per_origin: 1, ..test_config() };
+    let mut client = Client::new(config).unwrap();
+    let busy = client.submit(Request::get(&server.url("/busy")).unwrap()).unwrap();
+    let later: Vec<RequestId> = (0..3)
+        .map(|i| client.submit(Request::get(&server.url(&format!("/{i}"))).unwrap()).unwrap())
+        .collect();
+    let hold = Duration::from_millis(400);
+    let mut held_at = None;
+    let mut done_at = HashMap::new();
+    let start = Instant::now();
+    while !client.is_idle() {
+        assert!(start.elapsed() < Duration::from_secs(10), "still running");
+        client
+            .turn(Some(Duration::from_millis(20)), |ctl, e| match e {
+                Event::Head { id, response } if id == busy && response.status == 503 => {
+                    let at = Instant::now();
+                    held_at = Some(at);
+                    ctl.hold_host("127.0.0.1", at + hold);
+                }
+                Event::Done { id, .. } => {
+                    done_at.insert(id, Instant::now());
+                }
+                _ => {}
+            })
+            .unwrap();
+    }
+    let held_at = held_at.expect("the 503 arrived");
+    for id in later {
+        let at = done_at[&id];
+        assert!(at >= held_at + hold, "{id:?} finished {:?} into the hold", at - held_at);
+    }
+    assert_eq!(server.requests(), 4, "each request sent once");
+}

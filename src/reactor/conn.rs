@@ -75,6 +75,8 @@ pub(crate) struct Conn {
     pub(crate) tls: Option<TlsSession>,
     /// Received bytes that did not complete a unit (partial head, chunk header).
     pub(crate) leftover: Vec<u8>,
+    /// TLS records read but not yet given to rustls when the connection's turn ended.
+    pub(crate) cipher_left: Vec<u8>,
     /// Request being connected for (Resolving/Connecting/Handshaking).
     pub(crate) waiting_req: Option<usize>,
     /// The deadline currently armed in the timer heap.

@@ -16,6 +16,8 @@ pub(crate) enum Target {
     Request(usize, u64),
     /// The download-rate bucket refills.
     RateRefill,
+    /// A host hold (`Control::hold_host`) ends.
+    HoldEnds,
 }
 
 #[derive(Default)]

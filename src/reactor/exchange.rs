@@ -206,8 +206,10 @@ impl Reactor {
             self.follow_redirect(ri, now, h);
         } else {
             self.complete_request(ri, now, h);
+            // Before the connection takes its next request: the handler may have held
+            // the host (Retry-After) or withdrawn requests from behind.
+            self.apply_commands(now, h);
         }
-        // The handler may have withdrawn requests from behind (cancel): look again.
         let Some(c) = self.conns.get(ci) else { return };
         if keep && !c.behind.is_empty() {
             self.promote_behind(ci, now);
@@ -285,7 +287,8 @@ impl Reactor {
             return;
         }
         let oi = self.conns[ci].origin;
-        let next = self.pool.get(oi).queue.front().copied().filter(|&r| !self.reqs[r].force_fresh);
+        let held = self.pool.is_held(oi, now);
+        let next = self.pool.get(oi).queue.front().copied().filter(|&r| !self.reqs[r].force_fresh && !held);
         if let Some(ri) = next {
             self.pool.get_mut(oi).queue.pop_front();
             self.begin_exchange(ci, ri, true, now, h);

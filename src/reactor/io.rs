@@ -28,6 +28,8 @@ impl Reactor {
         c.read_ready = true;
         if matches!(c.state, ConnState::Busy(_)) {
             self.read_busy(ci, gen, now, h);
+            let left = self.conns.get_mut(ci).filter(|c| c.gen == gen).map(|c| &mut c.cipher_left);
+            self.cipher.spill((ci, gen), left);
         } else if matches!(c.state, ConnState::Handshaking) {
             self.drive_handshake(ci, now, h);
         } else if matches!(c.state, ConnState::Idle) && !self.idle_conn_still_quiet(ci) {
@@ -41,6 +43,9 @@ impl Reactor {
         let Some(sock) = c.sock.as_mut() else {
             return false;
         };
+        if !c.cipher_left.is_empty() {
+            return false;
+        }
         if let Some(tls) = c.tls.as_mut() {
             loop {
                 match tls.read_tls(sock) {
@@ -275,6 +280,7 @@ impl Reactor {
 
     fn read_tls_once(&mut self, ci: usize, room: usize) -> ReadOutcome {
         let c = &mut self.conns[ci];
+        let key = (ci, c.gen);
         let (Some(sock), Some(tls)) = (c.sock.as_mut(), c.tls.as_mut()) else {
             return ReadOutcome::Eof { clean: false };
         };
@@ -303,7 +309,7 @@ impl Reactor {
                 ))
             }
         }
-        match tls.read_tls(sock) {
+        match self.cipher.feed(key, sock, tls, &mut c.cipher_left, room) {
             Ok(0) => {
                 if tls.received_close_notify() {
                     ReadOutcome::Eof { clean: true }

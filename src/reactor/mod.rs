@@ -9,6 +9,7 @@
 //! queued requests within the global and per-origin limits. mio is edge-triggered:
 //! readiness not drained is remembered in `Conn::read_ready` / `io_pending`.
 
+mod cipher;
 pub(crate) mod conn;
 mod connect;
 mod deadlines;
@@ -65,6 +66,8 @@ pub(crate) struct Reactor {
     lookups: HashMap<LookupId, (usize, Gen)>,
     tls: TlsContext,
     scratch: Vec<u8>,
+    /// TLS records read in one large read, fed to rustls from here.
+    cipher: cipher::CipherBuf,
     pub(crate) config: Config,
     /// Connections with readiness still to drain, served next turn without waiting.
     io_pending: VecDeque<(usize, Gen)>,
@@ -110,6 +113,7 @@ impl Reactor {
             lookups: HashMap::new(),
             tls,
             scratch: vec![0; SCRATCH_SIZE],
+            cipher: cipher::CipherBuf::new(),
             config,
             io_pending: VecDeque::new(),
             rate,
@@ -304,6 +308,7 @@ impl Reactor {
                         self.abort_request(ri, Error::timeout(crate::error::Phase::Total, after), now, h);
                     }
                 }
+                Target::HoldEnds => self.pool.lift_holds(now),
                 Target::RateRefill => {
                     for c in std::mem::take(&mut self.throttled) {
                         self.list_pending(c.0, c.1);
@@ -341,6 +346,10 @@ impl Reactor {
                             self.reqs[ri].paused = true;
                         }
                     }
+                    Command::HoldHost(host, until) => {
+                        self.pool.hold_host(&host, until);
+                        self.deadlines.arm(until, Target::HoldEnds);
+                    }
                     Command::Resume(id) => {
                         if let Some(&ri) = self.ids.get(&id.0) {
                             let r = &mut self.reqs[ri];
@@ -377,6 +386,9 @@ impl Reactor {
     /// Admit queued requests, origin by origin in round-robin, within the limits.
     fn admit(&mut self, now: Instant, h: &mut Handler<'_>) {
         while let Some(oi) = self.pool.pop_ready() {
+            if self.pool.is_held(oi, now) {
+                continue; // listed again when the hold ends (`Target::HoldEnds`)
+            }
             while let Some(&ri) = self.pool.get(oi).queue.front() {
                 if !self.reqs[ri].force_fresh {
                     if let Some(ci) = self.take_idle(oi, now) {
@@ -430,6 +442,7 @@ impl Reactor {
             sock_sub: 0,
             tls: None,
             leftover: Vec::new(),
+            cipher_left: Vec::new(),
             waiting_req: None,
             armed: None,
             last_progress: now,

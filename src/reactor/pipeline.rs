@@ -36,7 +36,8 @@ impl Reactor {
             draining: c.draining,
         };
         let oi = c.origin;
-        let mut room = room(depth, !self.pool.get(oi).no_pipelining, &view);
+        let allowed = !self.pool.get(oi).no_pipelining && !self.pool.is_held(oi, now);
+        let mut room = room(depth, allowed, &view);
         let mut added = false;
         while room > 0 {
             let Some(&ri) = self.pool.get(oi).queue.front() else { break };

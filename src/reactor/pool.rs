@@ -6,6 +6,7 @@
 
 use slab::Slab;
 use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
 
 pub(crate) struct Origin {
     pub(crate) key: String,
@@ -20,6 +21,8 @@ pub(crate) struct Origin {
     pub(crate) idle: Vec<usize>,
     /// A connection to it dropped pipelined requests unanswered: send one at a time.
     pub(crate) no_pipelining: bool,
+    /// No new request is sent before this instant (`Control::hold_host`).
+    pub(crate) held_until: Option<Instant>,
     /// Listed in `Pool::ready`.
     ready: bool,
 }
@@ -38,6 +41,8 @@ pub(crate) struct Pool {
     ready: VecDeque<usize>,
     /// Origins that may have become unused this turn.
     unused: Vec<usize>,
+    /// Host holds still running, by bare host name, for origins made meanwhile.
+    holds: HashMap<String, Instant>,
 }
 
 impl Pool {
@@ -52,6 +57,7 @@ impl Pool {
         }
         // url keeps IPv6 literals bracketed; sockets and TLS want them bare.
         let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let held_until = self.holds.get(&bare).copied();
         let i = self.origins.insert(Origin {
             key: key.clone(),
             host: bare,
@@ -61,6 +67,7 @@ impl Pool {
             open: 0,
             idle: Vec::new(),
             no_pipelining: false,
+            held_until,
             ready: false,
         });
         self.by_key.insert(key, i);
@@ -139,6 +146,39 @@ impl Pool {
                 let o = self.origins.remove(origin);
                 self.by_key.remove(&o.key);
             }
+        }
+    }
+
+    /// Hold every origin of `host` (bare, as in [`Origin::host`]) until `until`.
+    pub(crate) fn hold_host(&mut self, host: &str, until: Instant) {
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        self.holds.insert(host.clone(), until);
+        for (_, o) in self.origins.iter_mut() {
+            if o.host.eq_ignore_ascii_case(&host) {
+                o.held_until = Some(until);
+            }
+        }
+    }
+
+    /// Whether `origin` may not send a new request at `now`.
+    pub(crate) fn is_held(&self, origin: usize, now: Instant) -> bool {
+        self.origins.get(origin).and_then(|o| o.held_until).is_some_and(|t| now < t)
+    }
+
+    /// Holds that ended by `now` are lifted and their origins listed ready again.
+    pub(crate) fn lift_holds(&mut self, now: Instant) {
+        self.holds.retain(|_, until| now < *until);
+        let lifted: Vec<usize> = self
+            .origins
+            .iter_mut()
+            .filter(|(_, o)| o.held_until.is_some_and(|t| t <= now))
+            .map(|(i, o)| {
+                o.held_until = None;
+                i
+            })
+            .collect();
+        for i in lifted {
+            self.mark_ready(i);
         }
     }
 

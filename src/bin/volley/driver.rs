@@ -76,6 +76,8 @@ pub struct State {
     paused: Vec<(RequestId, u64)>,
     backoff: Backoff,
     hosts: HostDelays,
+    /// Host slow-downs not yet passed to the library (`Control::hold_host`).
+    holds: Vec<(String, Instant)>,
     full_dirs: HashSet<PathBuf>,
     pub ui: Ui,
     stopping: bool,
@@ -102,6 +104,7 @@ impl State {
             paused: Vec::new(),
             backoff: Backoff::new(XorShift64::from_clock()),
             hosts: HostDelays::new(),
+            holds: Vec::new(),
             full_dirs: HashSet::new(),
             ui,
             stopping: false,

@@ -6,6 +6,13 @@ use super::*;
 
 impl State {
     pub(super) fn on_event(&mut self, ctl: &mut Control, ev: Event<'_>) {
+        self.dispatch_event(ctl, ev);
+        for (host, until) in self.holds.drain(..) {
+            ctl.hold_host(&host, until);
+        }
+    }
+
+    fn dispatch_event(&mut self, ctl: &mut Control, ev: Event<'_>) {
         match ev {
             Event::Ready { key } if key == SIGNAL_KEY => self.on_signal(ctl),
             Event::Ready { .. } => {}

@@ -30,7 +30,10 @@ impl State {
                         backoff::retry_delay(&mut self.backoff, dl.attempts.saturating_sub(1), retry_after);
                     if dl.status.is_some_and(backoff::is_slow_down_status) && err.kind == ErrorClass::Http {
                         if let Ok(u) = Url::parse(&dl.url) {
-                            self.hosts.slow_down(u.host_str().unwrap_or(""), now + delay);
+                            let host = u.host_str().unwrap_or("");
+                            self.hosts.slow_down(host, now + delay);
+                            // Requests to it already handed to the library wait too.
+                            self.holds.push((host.to_string(), now + delay));
                         }
                     }
                     if let Some(p) = dl.part.take() {
