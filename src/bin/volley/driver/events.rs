@@ -247,7 +247,7 @@ impl State {
         let opened = if existing && (self.s.resume || dl.part_made) {
             PartFile::resume(&dest, self.s.overwrite, dl.checksum)
         } else {
-            PartFile::create(&dest, self.s.overwrite, dl.checksum)
+            PartFile::create(&dest, self.s.overwrite, dl.checksum, std::iter::empty())
         };
         let mut part = match opened {
             Ok(p) => p,

@@ -66,7 +66,7 @@ impl State {
             Err(e) => return self.fail(dl, sink_error(&e), true),
         } {
             let dest = part.dest().to_path_buf();
-            match part.finish() {
+            match part.finish(std::iter::empty()) {
                 Ok(p) => {
                     if dl.meta_written || self.s.resume {
                         sys::remove_validator(&dest);
