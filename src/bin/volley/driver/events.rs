@@ -214,13 +214,15 @@ impl State {
                 let m = format!("not started: the disk of {} is full", self.dir_of(Some(&dest)).display());
                 return Err(End::fail(ErrorClass::Io, m, true));
             }
-            // -c with a name from the server: only now is it known that a `.part` (or
-            // the complete file) exists; ask again, this time resuming.
-            let part = naming::part_path(&dest);
-            let has_part = part.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
-            let complete = naming::exists_on_disk(&dest) && !naming::exists_on_disk(&part);
-            if self.s.resume && !dl.range_sent && (has_part || complete) {
-                return Err(End::Relaunch { delay: Duration::ZERO, no_range: false });
+            if self.s.resume && !dl.range_sent {
+                // -c with a name from the server: only now is it known that a `.part`
+                // (or the complete file) exists; ask again, this time resuming.
+                let part = naming::part_path(&dest);
+                let has_part = part.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
+                let complete = naming::exists_on_disk(&dest) && !naming::exists_on_disk(&part);
+                if has_part || complete {
+                    return Err(End::Relaunch { delay: Duration::ZERO, no_range: false });
+                }
             }
         }
         let Some(dest) = dl.dest.clone() else {
