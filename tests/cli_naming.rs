@@ -124,6 +124,73 @@ fn existing_files_are_not_clobbered() {
     assert!(err.contains("already exists"), "{err}");
 }
 
+/// `(url, path)` of each record in a `--report` file.
+fn reported_paths(report: &Path) -> Vec<(String, String)> {
+    fs::read_to_string(report)
+        .expect("report")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            (v["url"].as_str().expect("url").to_string(), v["path"].as_str().expect("path").to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_name_on_disk_is_found_at_the_rename_and_reported() {
+    // Nothing is stat'ed before the download: the no-replace rename finds `a.txt` and
+    // the file takes the next name that neither the disk nor this run uses.
+    let srv = CliServer::start();
+    srv.route("/d/a.txt", Route::file("one"));
+    srv.route("/e/a.txt", Route::file("two"));
+    let dir = temp_dir("taken-at-rename");
+    let out = dir.join("out");
+    fs::create_dir(&out).expect("mkdir");
+    fs::write(out.join("a.txt"), "old").expect("write");
+    let report = dir.join("r.jsonl");
+    let (d, r) = (out.to_str().expect("utf-8"), report.to_str().expect("utf-8"));
+    let (code, err) = run(&["-P", d, "--report", r, &srv.url("/d/a.txt"), &srv.url("/e/a.txt")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(files(&out), ["a.txt", "a.txt.1", "a.txt.2"]);
+    assert_eq!(fs::read(out.join("a.txt")).expect("a"), b"old");
+    let got = reported_paths(&report);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (url, path) in got {
+        let want: &[u8] = if url.ends_with("/d/a.txt") { b"one" } else { b"two" };
+        assert_eq!(fs::read(&path).expect("reported file"), want, "{url} -> {path}");
+        assert!(err.contains(&format!("[+] {url} -> {path} (")), "{url} -> {path}: {err}");
+    }
+}
+
+#[test]
+fn a_leftover_part_is_left_for_its_resume() {
+    let srv = CliServer::start();
+    let body = bytes(5000, 3);
+    srv.route("/b.bin", Route::file(body.clone()));
+    let dir = temp_dir("leftover-part");
+    let out = dir.join("out");
+    fs::create_dir(&out).expect("mkdir");
+    fs::write(out.join("b.bin.part"), &body[..1000]).expect("part");
+    let report = dir.join("r.jsonl");
+    let (d, r) = (out.to_str().expect("utf-8"), report.to_str().expect("utf-8"));
+    let url = srv.url("/b.bin");
+    let (code, err) = run(&["-P", d, "--report", r, &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(files(&out), ["b.bin.1", "b.bin.part"]);
+    assert_eq!(fs::read(out.join("b.bin.part")).expect("part"), &body[..1000]);
+    assert_eq!(fs::read(out.join("b.bin.1")).expect("b.1"), body);
+    let path = out.join("b.bin.1").to_str().expect("utf-8").to_string();
+    assert_eq!(reported_paths(&report), [(url.clone(), path.clone())]);
+    assert!(err.contains(&format!("[*] saving {url} to {path}")), "{err}");
+    assert!(err.contains(&format!("[+] {url} -> {path} (")), "{err}");
+    // Untouched, so `-c` still resumes it where it stopped.
+    let (code, err) = run(&["-c", "-P", d, &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fs::read(out.join("b.bin")).expect("b"), body);
+    let last = srv.seen_for("/b.bin").pop().expect("request");
+    assert_eq!(last.header("range"), Some("bytes=1000-"));
+}
+
 #[test]
 fn glob_ranges_and_lists() {
     let srv = CliServer::start();

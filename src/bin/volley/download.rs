@@ -2,6 +2,7 @@
 //! events of its requests, and how an attempt ends. Small on purpose: only the
 //! downloads being fetched or waiting for a retry exist at any time.
 
+use crate::naming::Slot;
 use crate::report::{ErrorClass, Record, ReportError};
 use crate::sink::PartFile;
 use crate::sources::Job;
@@ -58,6 +59,8 @@ pub struct Download {
     pub checksum: Option<[u8; 32]>,
     /// The final path, once chosen.
     pub dest: Option<PathBuf>,
+    /// Where `dest` is in the allocator's `name`, `name.1`, … sequence (`None`: fixed).
+    pub slot: Option<Slot>,
     /// The open `.part` of the current attempt.
     pub part: Option<PartFile>,
     /// A `.part` of this download exists on disk (made by this run, or resumed with -c).
@@ -109,6 +112,7 @@ impl Download {
             out: job.out,
             checksum: job.checksum,
             dest: None,
+            slot: None,
             part: None,
             part_made: false,
             announced: false,
@@ -139,6 +143,14 @@ impl Download {
         }
         if !stats.final_url.is_empty() {
             self.final_url.clone_from(&stats.final_url);
+        }
+    }
+
+    /// `dest` after the file moved on to another name of its slot (or tried to: the
+    /// slot holds what the allocator has claimed for it, which `dest` must release).
+    pub fn follow_slot(&mut self) {
+        if let Some(slot) = &self.slot {
+            self.dest = Some(slot.path());
         }
     }
 

@@ -12,7 +12,7 @@ use crate::backoff::{self, Backoff, HostDelays, XorShift64};
 use crate::cat::CatQueue;
 use crate::delay_queue::DelayQueue;
 use crate::download::{error_text, Download, End};
-use crate::naming::{self, NameAllocator};
+use crate::naming::{self, NameAllocator, Slot};
 use crate::report::{ErrorClass, ReportError};
 use crate::sink::{PartFile, SinkError};
 use crate::sources::Sources;
@@ -206,8 +206,14 @@ impl State {
         s
     }
 
-    /// Choose the output path of `dl` (`cd_name`: from Content-Disposition).
-    fn pick_dest(&mut self, url: &Url, dl: &Download, cd_name: Option<String>) -> Result<PathBuf, String> {
+    /// Choose the output path of `dl` (`cd_name`: from Content-Disposition), and the
+    /// slot to move on from when the disk holds it already (`None`: the path is fixed).
+    fn pick_dest(
+        &mut self,
+        url: &Url,
+        dl: &Download,
+        cd_name: Option<String>,
+    ) -> Result<(PathBuf, Option<Slot>), String> {
         if let Some(p) = &self.s.output_file {
             if !self.names.claim(p) {
                 return Err(format!("{} is already used by this run", p.display()));
@@ -220,7 +226,7 @@ impl State {
                     return Err(format!("{} exists (use -c to resume it)", naming::part_path(p).display()));
                 }
             }
-            return Ok(p.clone());
+            return Ok((p.clone(), None));
         }
         let name = if let Some(o) = &dl.out {
             naming::safe_component(o).unwrap_or_else(|| naming::FALLBACK_NAME.to_string())
@@ -231,19 +237,10 @@ impl State {
         } else {
             naming::name_from_url(url)
         };
-        if self.s.resume {
-            // Deterministic names, so that running the same command again finds the
-            // same `.part` files.
-            for n in 0..=9999u32 {
-                let cand =
-                    if n == 0 { self.s.dir.join(&name) } else { self.s.dir.join(format!("{name}.{n}")) };
-                if self.names.claim(&cand) {
-                    return Ok(cand);
-                }
-            }
-            return Err(format!("no free file name for {name}"));
-        }
-        self.names.allocate(&self.s.dir, &name, naming::exists_on_disk)
+        let slot = self.names.allocate(&self.s.dir, &name)?;
+        // With -c the name must not move: running the same command again has to find
+        // the same `.part` files.
+        Ok((slot.path(), (!self.s.resume).then_some(slot)))
     }
 
     fn dir_of(&self, dest: Option<&Path>) -> PathBuf {
@@ -270,7 +267,7 @@ impl State {
             && !(self.s.content_disposition && dl.out.is_none() && self.s.output_file.is_none())
         {
             match self.pick_dest(&url, &dl, None) {
-                Ok(p) => dl.dest = Some(p),
+                Ok((p, slot)) => (dl.dest, dl.slot) = (Some(p), slot),
                 Err(m) => return self.fail(dl, ReportError { kind: ErrorClass::Io, message: m }, false),
             }
         }

@@ -6,14 +6,19 @@
 //!   file or symlink); with `--overwrite` it truncates instead.
 //! - `-c` opens the existing `NAME.part` for appending; with a checksum, the bytes
 //!   already there are hashed first so the digest covers the whole file.
-//! - The final rename does not replace an existing `NAME` unless overwriting: a hard
-//!   link (which fails if the name exists) then removal of the `.part`. Where hard
-//!   links are unsupported it checks and renames.
+//! - The final rename does not replace an existing `NAME` unless overwriting: one
+//!   `renameat2(RENAME_NOREPLACE)`, else a hard link (which fails if the name exists)
+//!   then removal of the `.part`, else — where hard links are unsupported — a check and
+//!   a rename.
+//! - Nothing is `stat`ed first: when `NAME.part` or `NAME` is already there, the create
+//!   or the rename says so, and the download moves on to the other names its caller
+//!   offers (`NAME.1`, `NAME.2`, …). A name whose `.part` exists is skipped at the
+//!   rename too, so that a later `-c` still finds that `.part` beside no finished file.
 //! - Files are not fsynced: for millions of files that would cost more than the
 //!   download, and a crash leaves a `.part` that `-c` resumes.
 
 use crate::checksum::{Mismatch, Sha256Stream};
-use crate::naming::part_path;
+use crate::naming::{exists_on_disk, part_path};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
@@ -61,9 +66,16 @@ pub struct PartFile {
 }
 
 impl PartFile {
-    /// Start a fresh download of `dest` (its directory is created if needed).
-    pub fn create(dest: &Path, overwrite: bool, expected: Option<[u8; 32]>) -> Result<PartFile, SinkError> {
-        let part = part_path(dest);
+    /// Start a fresh download of `dest` (its directory is created if needed) or, when
+    /// `dest`'s `.part` exists and not overwriting, of the first of `others` whose
+    /// `.part` does not; [`PartFile::dest`] tells which.
+    pub fn create(
+        dest: &Path,
+        overwrite: bool,
+        expected: Option<[u8; 32]>,
+        mut others: impl Iterator<Item = PathBuf>,
+    ) -> Result<PartFile, SinkError> {
+        // Every other name is `dest` with a suffix: one directory for all.
         make_parent(dest)?;
         let mut opts = OpenOptions::new();
         opts.write(true);
@@ -72,8 +84,29 @@ impl PartFile {
         } else {
             opts.create_new(true);
         }
-        let file = opts.open(&part).map_err(|e| io_err("create", &part, &e))?;
-        Ok(PartFile::new(dest, part, file, 0, overwrite, expected.map(|x| (Sha256Stream::new(), x))))
+        let mut target = dest.to_path_buf();
+        loop {
+            let part = part_path(&target);
+            match opts.open(&part) {
+                Ok(file) => {
+                    let hasher = expected.map(|x| (Sha256Stream::new(), x));
+                    return Ok(PartFile::new(&target, part, file, 0, overwrite, hasher));
+                }
+                // A `.part` left by another run (or process): leave it for its `-c`.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match others.next() {
+                    Some(next) => target = next,
+                    None if target == dest => return Err(io_err("create", &part, &e)),
+                    None => {
+                        return Err(SinkError::Io(format!(
+                            "no free file name for {}: the .part of every name up to {} exists",
+                            dest.display(),
+                            target.display()
+                        )))
+                    }
+                },
+                Err(e) => return Err(io_err("create", &part, &e)),
+            }
+        }
     }
 
     /// Continue a download of `dest` from its `.part` (created empty if missing).
@@ -144,8 +177,10 @@ impl PartFile {
         Ok(())
     }
 
-    /// The download is complete: verify the checksum and move the file to its name.
-    pub fn finish(mut self) -> Result<PathBuf, SinkError> {
+    /// The download is complete: verify the checksum and move the file to its name or,
+    /// when that exists on disk and not overwriting, to the first of `others` that is
+    /// free (and has no `.part`). Returns the name used.
+    pub fn finish(mut self, others: impl Iterator<Item = PathBuf>) -> Result<PathBuf, SinkError> {
         if let Some((h, expected)) = self.hasher.take() {
             if let Err(m) = h.verify(&expected) {
                 // A wrong file is not worth resuming: remove it.
@@ -153,52 +188,67 @@ impl PartFile {
                 return Err(SinkError::Checksum(m));
             }
         }
-        let (part, dest) = (&self.part, &self.dest);
         if self.overwrite {
-            fs::rename(part, dest).map_err(|e| io_err("rename to", dest, &e))?;
-            return Ok(self.dest.clone());
+            fs::rename(&self.part, &self.dest).map_err(|e| io_err("rename to", &self.dest, &e))?;
+            return Ok(self.dest);
         }
-        match crate::sys::rename_noreplace(part, dest) {
-            Ok(true) => return Ok(self.dest.clone()),
-            Ok(false) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(SinkError::Io(format!(
-                    "{} appeared while downloading; the data is kept in {}",
-                    dest.display(),
-                    part.display()
-                )));
-            }
-            Err(e) => return Err(io_err("rename to", dest, &e)),
-        }
-        match fs::hard_link(part, dest) {
-            Ok(()) => {
-                fs::remove_file(part).map_err(|e| io_err("remove", part, &e))?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(SinkError::Io(format!(
-                    "{} appeared while downloading; the data is kept in {}",
-                    dest.display(),
-                    part.display()
-                )));
-            }
-            Err(_) => {
-                if dest.symlink_metadata().is_ok() {
+        // Only reached when the first name is taken, so the common case stats nothing.
+        let mut others = others.filter(|c| !exists_on_disk(&part_path(c)));
+        let mut target = self.dest.clone();
+        while !move_noreplace(&self.part, &target)? {
+            target = match others.next() {
+                Some(next) => next,
+                None if target == self.dest => {
                     return Err(SinkError::Io(format!(
                         "{} appeared while downloading; the data is kept in {}",
-                        dest.display(),
-                        part.display()
-                    )));
+                        target.display(),
+                        self.part.display()
+                    )))
                 }
-                fs::rename(part, dest).map_err(|e| io_err("rename to", dest, &e))?;
-            }
+                None => {
+                    return Err(SinkError::Io(format!(
+                        "no free file name for {}: every name up to {} exists; the data is kept in {}",
+                        self.dest.display(),
+                        target.display(),
+                        self.part.display()
+                    )))
+                }
+            };
         }
-        Ok(self.dest.clone())
+        Ok(target)
     }
 
     /// The download failed: keep the `.part` for a later `-c` (`keep`), or remove it.
     pub fn abandon(self, keep: bool) {
         if !keep {
             let _ = fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// Move `part` to `dest` unless something is at `dest`: `Ok(false)` then.
+fn move_noreplace(part: &Path, dest: &Path) -> Result<bool, SinkError> {
+    match crate::sys::rename_noreplace(part, dest) {
+        Ok(true) => return Ok(true),
+        Ok(false) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(io_err("rename to", dest, &e)),
+    }
+    // The file system cannot rename without replacing; a hard link refuses an existing
+    // name just as well.
+    match fs::hard_link(part, dest) {
+        Ok(()) => {
+            fs::remove_file(part).map_err(|e| io_err("remove", part, &e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) => {
+            // No hard links either: check, then rename (racy, but nothing better is left).
+            if exists_on_disk(dest) {
+                return Ok(false);
+            }
+            fs::rename(part, dest).map_err(|e| io_err("rename to", dest, &e))?;
+            Ok(true)
         }
     }
 }

@@ -214,20 +214,22 @@ impl State {
                 .map_err(|e| End::fail(ErrorClass::Protocol, e.message(), false))?;
             let cd =
                 resp.headers.get_bytes("content-disposition").and_then(naming::content_disposition_filename);
-            let dest = self.pick_dest(&url, dl, cd).map_err(|m| End::fail(ErrorClass::Io, m, false))?;
+            let (dest, slot) =
+                self.pick_dest(&url, dl, cd).map_err(|m| End::fail(ErrorClass::Io, m, false))?;
+            (dl.dest, dl.slot) = (Some(dest.clone()), slot);
             if self.full_dirs.contains(&self.dir_of(Some(&dest))) {
                 let m = format!("not started: the disk of {} is full", self.dir_of(Some(&dest)).display());
-                dl.dest = Some(dest);
                 return Err(End::fail(ErrorClass::Io, m, true));
             }
-            // -c with a name from the server: only now is it known that a `.part` (or
-            // the complete file) exists; ask again, this time resuming.
-            let part = naming::part_path(&dest);
-            let has_part = part.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
-            let complete = naming::exists_on_disk(&dest) && !naming::exists_on_disk(&part);
-            dl.dest = Some(dest);
-            if self.s.resume && !dl.range_sent && (has_part || complete) {
-                return Err(End::Relaunch { delay: Duration::ZERO, no_range: false });
+            if self.s.resume && !dl.range_sent {
+                // -c with a name from the server: only now is it known that a `.part`
+                // (or the complete file) exists; ask again, this time resuming.
+                let part = naming::part_path(&dest);
+                let has_part = part.symlink_metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
+                let complete = naming::exists_on_disk(&dest) && !naming::exists_on_disk(&part);
+                if has_part || complete {
+                    return Err(End::Relaunch { delay: Duration::ZERO, no_range: false });
+                }
             }
         }
         let Some(dest) = dl.dest.clone() else {
@@ -254,8 +256,9 @@ impl State {
         let opened = if existing && (self.s.resume || dl.part_made) {
             PartFile::resume(&dest, self.s.overwrite, dl.checksum)
         } else {
-            PartFile::create(&dest, self.s.overwrite, dl.checksum)
+            PartFile::create(&dest, self.s.overwrite, dl.checksum, self.names.others(dl.slot.as_mut()))
         };
+        dl.follow_slot();
         let mut part = match opened {
             Ok(p) => p,
             Err(SinkError::Io(m)) if sys::is_fd_exhaustion(&m) => {
@@ -271,6 +274,7 @@ impl State {
             }
         };
         dl.part_made = true;
+        let dest = part.dest().to_path_buf();
         if append && part.len() != dl.offset {
             part.abandon(true);
             return Err(End::fail(

@@ -69,7 +69,9 @@ impl State {
             Err(e) => return self.fail(dl, sink_error(&e), true),
         } {
             let dest = part.dest().to_path_buf();
-            match part.finish() {
+            let finished = part.finish(self.names.others(dl.slot.as_mut()));
+            dl.follow_slot();
+            match finished {
                 Ok(p) => {
                     if dl.meta_written || self.s.resume {
                         sys::remove_validator(&dest);

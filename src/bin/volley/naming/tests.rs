@@ -96,49 +96,76 @@ fn content_disposition() {
     assert_eq!(content_disposition_filename(b"attachment; filename=\"\xa3.txt\"").as_deref(), Some("£.txt"));
 }
 
+fn paths(slot: Result<Slot, String>) -> Result<PathBuf, String> {
+    slot.map(|s| s.path())
+}
+
 #[test]
-fn allocator_suffixes_and_parts() {
-    let on_disk: HashSet<PathBuf> = ["d/a", "d/b.part", "d/c.1"].iter().map(PathBuf::from).collect();
-    let exists = |p: &Path| on_disk.contains(p);
+fn allocator_suffixes_within_a_run() {
     let mut alloc = NameAllocator::new(false);
     let dir = Path::new("d");
-    assert_eq!(alloc.allocate(dir, "a", exists), Ok(PathBuf::from("d/a.1")));
-    assert_eq!(alloc.allocate(dir, "a", exists), Ok(PathBuf::from("d/a.2")));
-    assert_eq!(alloc.allocate(dir, "b", exists), Ok(PathBuf::from("d/b.1")));
-    assert_eq!(alloc.allocate(dir, "c", exists), Ok(PathBuf::from("d/c")));
-    assert_eq!(alloc.allocate(dir, "c", exists), Ok(PathBuf::from("d/c.2")));
+    assert_eq!(paths(alloc.allocate(dir, "a")), Ok(PathBuf::from("d/a")));
+    assert_eq!(paths(alloc.allocate(dir, "a")), Ok(PathBuf::from("d/a.1")));
+    assert!(alloc.claim(Path::new("d/c")));
+    assert_eq!(paths(alloc.allocate(dir, "c")), Ok(PathBuf::from("d/c.1")));
     alloc.release(Path::new("d/c"));
-    assert_eq!(alloc.allocate(dir, "c", exists), Ok(PathBuf::from("d/c")));
+    assert_eq!(paths(alloc.allocate(dir, "c")), Ok(PathBuf::from("d/c")));
     assert!(!alloc.claim(Path::new("d/a.1")));
-    assert!(alloc.claim(Path::new("d/z")));
-    let all = |_: &Path| true;
-    let err = alloc.allocate(dir, "full", all).unwrap_err();
+    for n in 0..=MAX_SUFFIX {
+        alloc.claim(&numbered(&dir.join("full"), n));
+    }
+    let err = alloc.allocate(dir, "full").unwrap_err();
     assert!(err.contains("no free file name"), "{err}");
 }
 
 #[test]
-fn allocator_overwrite_ignores_disk_not_the_run() {
+fn allocator_overwrite_keeps_names_of_the_run() {
     let mut alloc = NameAllocator::new(true);
     let dir = Path::new("d");
-    let all = |_: &Path| true;
-    assert_eq!(alloc.allocate(dir, "a", all), Ok(PathBuf::from("d/a")));
-    assert_eq!(alloc.allocate(dir, "a", all), Ok(PathBuf::from("d/a.1")));
+    assert_eq!(paths(alloc.allocate(dir, "a")), Ok(PathBuf::from("d/a")));
+    assert_eq!(paths(alloc.allocate(dir, "a")), Ok(PathBuf::from("d/a.1")));
     alloc.release(Path::new("d/a"));
-    assert_eq!(alloc.allocate(dir, "a", all), Ok(PathBuf::from("d/a.2")));
+    assert_eq!(paths(alloc.allocate(dir, "a")), Ok(PathBuf::from("d/a.2")));
     assert_eq!(alloc.len(), 3);
 }
 
 #[test]
-fn allocator_against_a_real_directory() {
+fn allocator_does_not_look_at_the_disk() {
+    // What is on disk is learnt from the create and the rename (see `sink`).
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("f.bin"), b"old").unwrap();
-    std::fs::write(dir.join("f.bin.1.part"), b"partial").unwrap();
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(dir.join("missing"), dir.join("link")).unwrap();
+    std::fs::write(dir.join("f.bin.part"), b"partial").unwrap();
     let mut alloc = NameAllocator::new(false);
-    assert_eq!(alloc.allocate(dir, "f.bin", exists_on_disk), Ok(dir.join("f.bin.2")));
-    #[cfg(unix)]
-    assert_eq!(alloc.allocate(dir, "link", exists_on_disk), Ok(dir.join("link.1")));
+    assert_eq!(paths(alloc.allocate(dir, "f.bin")), Ok(dir.join("f.bin")));
     assert_eq!(part_path(&dir.join("x")), dir.join("x.part"));
+}
+
+#[test]
+fn others_skip_names_of_the_run_and_move_the_claim() {
+    let mut alloc = NameAllocator::new(false);
+    let dir = Path::new("d");
+    let mut slot = alloc.allocate(dir, "a.txt").unwrap();
+    let held_by_another = alloc.allocate(dir, "a.txt").unwrap();
+    assert_eq!(held_by_another.path(), PathBuf::from("d/a.txt.1"));
+    let taken: Vec<PathBuf> = alloc.others(Some(&mut slot)).take(2).collect();
+    assert_eq!(taken, [PathBuf::from("d/a.txt.2"), PathBuf::from("d/a.txt.3")]);
+    assert_eq!(slot.path(), PathBuf::from("d/a.txt.3"));
+    // Only the slot's current name and the other download's stay claimed.
+    assert_eq!(alloc.len(), 2);
+    assert!(alloc.claim(Path::new("d/a.txt")));
+    assert!(!alloc.claim(Path::new("d/a.txt.3")));
+    // A fixed name has no others.
+    assert_eq!(alloc.others(None).next(), None);
+}
+
+#[test]
+fn others_end_at_the_last_suffix() {
+    let mut alloc = NameAllocator::new(false);
+    let mut slot = Slot { base: PathBuf::from("d/z"), n: MAX_SUFFIX - 1 };
+    alloc.claim(&slot.path());
+    let got: Vec<PathBuf> = alloc.others(Some(&mut slot)).take(5).collect();
+    assert_eq!(got, [PathBuf::from(format!("d/z.{MAX_SUFFIX}"))]);
+    assert_eq!(slot.path(), PathBuf::from(format!("d/z.{MAX_SUFFIX}")));
+    assert_eq!(alloc.len(), 1);
 }
