@@ -441,8 +441,13 @@ impl Reactor {
             _ => c.since,
         };
         let err = Error::timeout(phase, now.saturating_duration_since(since));
-        match c.state {
-            ConnState::Busy(_) => self.exchange_failed(ci, err, false, now, h),
+        match &c.state {
+            // Sent pipelined and not a byte back: most likely a server that ignores
+            // pipelined requests; give it back to be sent alone (see `exchange_failed`).
+            ConnState::Busy(b) => {
+                let unanswered = b.pipelined && !b.exchange.got_any_byte();
+                self.exchange_failed(ci, err, unanswered, now, h)
+            }
             _ => self.conn_failed(ci, err, now, h),
         }
     }

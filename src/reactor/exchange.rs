@@ -339,7 +339,9 @@ impl Reactor {
     /// An exchange failed. If it failed on a reused connection before any response
     /// byte and the request can safely be sent again, it is retried once on a fresh
     /// connection (the server may have closed the idle connection as we wrote);
-    /// otherwise the request fails. The connection is closed either way.
+    /// otherwise the request fails. A request sent pipelined that got no byte goes
+    /// back to the queue like the ones behind it: it was never answered, so that is
+    /// not a retry of its own. The connection is closed either way.
     pub(super) fn exchange_failed(
         &mut self,
         ci: usize,
@@ -354,13 +356,22 @@ impl Reactor {
             return;
         };
         let ri = busy.req;
-        let may_retry = retryable && busy.reused && !busy.exchange.got_any_byte();
+        let no_byte = !busy.exchange.got_any_byte();
+        // Bounded: `note_pipeline_failure` stops pipelining to the origin, so the
+        // request goes alone next time and takes the ordinary retry rules.
+        let unanswered = retryable && busy.pipelined && no_byte;
+        let may_retry = retryable && busy.reused && no_byte;
         if retryable {
             self.note_pipeline_failure(ci);
         }
         self.close_conn(ci, now);
         let req = &mut self.reqs[ri];
         req.conn = None;
+        if unanswered {
+            req.force_fresh = true;
+            self.requeue_front(ri);
+            return;
+        }
         if may_retry && req.method.is_idempotent() && req.body_replayable() && req.stats.retries == 0 {
             req.stats.retries += 1;
             req.force_fresh = true;

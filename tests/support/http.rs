@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use volley::{Client, Config, Error, Event, Request, RequestId, Response, Stats};
+use volley::{Client, Config, Control, Error, Event, Request, RequestId, Response, Stats};
 
 /// The accept thread gives up after this long even if the server is never dropped.
 pub const SERVER_LIFETIME: Duration = Duration::from_secs(60);
@@ -534,11 +534,26 @@ pub fn record(outcomes: &mut HashMap<RequestId, Outcome>, event: &Event<'_>) {
 /// Turn `client` until it is idle, recording every event; panics if that takes
 /// longer than `limit` (a hang is a failure, not a stuck test run).
 pub fn drive_for(client: &mut Client, limit: Duration) -> HashMap<RequestId, Outcome> {
+    drive_steering(client, limit, |_, _| {})
+}
+
+/// [`drive_for`], showing every event to `steer` first so it can cancel, pause or
+/// submit through the [`Control`] at a chosen moment.
+pub fn drive_steering(
+    client: &mut Client,
+    limit: Duration,
+    mut steer: impl FnMut(&mut Control, &Event<'_>),
+) -> HashMap<RequestId, Outcome> {
     let mut outcomes = HashMap::new();
     let deadline = Instant::now() + limit;
     while !client.is_idle() {
         assert!(Instant::now() < deadline, "client still busy after {limit:?}: {outcomes:#?}");
-        client.turn(Some(Duration::from_millis(50)), |_, event| record(&mut outcomes, &event)).expect("turn");
+        client
+            .turn(Some(Duration::from_millis(50)), |ctl, event| {
+                steer(ctl, &event);
+                record(&mut outcomes, &event);
+            })
+            .expect("turn");
     }
     for (id, o) in &outcomes {
         assert!(
