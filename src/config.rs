@@ -75,7 +75,7 @@ pub struct Config {
     /// Requests outstanding at most on one connection (HTTP/1.1 pipelining, RFC 9112
     /// §9.3.2); 1 turns pipelining off (default 8). Only GET and HEAD without a body are
     /// pipelined, only once the server has answered on that connection with a
-    /// persistent HTTP/1.1 response, never behind a large response; requests left
+    /// persistent HTTP/1.1 response, fewer the bigger the responses; requests left
     /// unanswered when a connection closes are sent again on another connection, and
     /// an origin that drops them is not pipelined to again.
     pub pipeline_depth: usize,

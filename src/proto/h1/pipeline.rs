@@ -11,10 +11,10 @@
 //! - only on a connection whose server has already answered with a persistent
 //!   HTTP/1.1 response (an HTTP/1.0 or closing server is never pipelined to, and after
 //!   a connection failure the first request on a new connection goes alone, §9.3.2);
-//! - never behind a response announced as large, nor on a connection whose earlier
-//!   responses were large: those gain nothing from it, and requests stuck behind a
-//!   long body would wait instead of going to a free connection (head-of-line
-//!   blocking);
+//! - the bigger the responses on the connection, the fewer are asked for at once, and
+//!   none behind a response over half of [`PIPELINE_BYTES`]: big responses gain nothing
+//!   from it, and requests stuck behind a long body would wait instead of going to a
+//!   free connection (head-of-line blocking);
 //! - an origin whose connection dropped pipelined requests without announcing the
 //!   close is not pipelined to again (the reactor keeps that verdict per origin).
 //!
@@ -24,9 +24,12 @@
 use crate::headers::Headers;
 use crate::request::Method;
 
-/// Responses larger than this end pipelining on their connection: a body this size
-/// takes longer than the round trip pipelining saves.
-pub(crate) const LARGE_RESPONSE: u64 = 1024 * 1024;
+/// Response bytes a pipeline may ask for at once, judged by the largest response seen
+/// on the connection: pipelining pays for small responses (it saves a send and a
+/// receive per request), while for bigger ones the bytes the server queues ahead only
+/// cost memory and cache (measured: 1,000 × 256 KiB went from 0.14 s to 0.22 s with
+/// eight in flight). 4 KiB responses get the full depth, 64 KiB ones 4, over 128 KiB 1.
+pub(crate) const PIPELINE_BYTES: u64 = 256 * 1024;
 
 /// Whether a request may be sent behind another one, unanswered, on one connection.
 pub(crate) fn request_may_pipeline(method: &Method, has_body: bool, headers: &Headers) -> bool {
@@ -62,15 +65,16 @@ pub(crate) struct ConnView {
 /// How many more requests may be sent behind the current one (0: none), with at most
 /// `depth` requests outstanding on the connection in all (1 turns pipelining off).
 pub(crate) fn room(depth: usize, origin_allows: bool, c: &ConnView) -> usize {
-    let large = c.largest_body > LARGE_RESPONSE || c.current_length.is_some_and(|n| n > LARGE_RESPONSE);
+    let biggest = c.largest_body.max(c.current_length.unwrap_or(0));
+    let fits = usize::try_from(PIPELINE_BYTES / biggest.max(1)).unwrap_or(usize::MAX);
+    let depth = depth.min(fits);
     let eligible = depth > 1
         && origin_allows
         && c.proven_persistent
         && c.current_complete
         && c.current_settled
         && !c.closing
-        && !c.draining
-        && !large;
+        && !c.draining;
     if eligible {
         depth.saturating_sub(1 + c.queued_behind)
     } else {
@@ -131,13 +135,23 @@ mod tests {
             ConnView { current_settled: false, ..ready() },
             ConnView { closing: true, ..ready() },
             ConnView { draining: true, ..ready() },
-            ConnView { current_length: Some(LARGE_RESPONSE + 1), ..ready() },
-            ConnView { largest_body: LARGE_RESPONSE + 1, ..ready() },
+            ConnView { current_length: Some(PIPELINE_BYTES / 2 + 1), ..ready() },
+            ConnView { largest_body: PIPELINE_BYTES / 2 + 1, ..ready() },
         ];
         for v in vetoes {
             assert_eq!(room(8, true, &v), 0, "{v:?}");
         }
         assert_eq!(room(8, false, &ready()), 0, "origin said no");
-        assert_eq!(room(8, true, &ConnView { current_length: Some(LARGE_RESPONSE), ..ready() }), 7);
+    }
+
+    #[test]
+    fn bigger_responses_get_a_shallower_pipeline() {
+        let with = |largest_body, current_length| ConnView { largest_body, current_length, ..ready() };
+        assert_eq!(room(8, true, &with(0, None)), 7, "nothing seen yet");
+        assert_eq!(room(8, true, &with(32 * 1024, None)), 7);
+        assert_eq!(room(8, true, &with(64 * 1024, None)), 3);
+        assert_eq!(room(8, true, &with(4096, Some(64 * 1024))), 3, "the current one counts");
+        assert_eq!(room(8, true, &with(PIPELINE_BYTES / 2, None)), 1);
+        assert_eq!(room(8, true, &with(2 << 20, None)), 0);
     }
 }
