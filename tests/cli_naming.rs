@@ -309,3 +309,36 @@ fn a_part_symlink_is_never_written_through() {
     }
     assert_eq!(fs::read(&target).expect("target"), b"precious");
 }
+
+/// More directories than the CLI keeps open (256): every file still lands in its own.
+#[test]
+fn force_directories_beyond_the_open_directory_cache() {
+    let srv = CliServer::start();
+    srv.route("/*", Route::file("x"));
+    let dir = temp_dir("manydirs");
+    let urls: Vec<String> = (0..300).map(|i| srv.url(&format!("/d{i}/f.bin"))).collect();
+    let mut args = vec!["-x", "-j", "8", "-P", dir.to_str().expect("utf-8")];
+    args.extend(urls.iter().map(String::as_str));
+    let (code, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let port = srv.url("").rsplit(':').next().expect("port").to_string();
+    let mut want: Vec<String> = (0..300).map(|i| format!("127.0.0.1_{port}/d{i}/f.bin")).collect();
+    want.sort();
+    assert_eq!(files(&dir), want);
+}
+
+/// `-O NAME` without a directory writes into the current one.
+#[test]
+fn a_bare_output_name_is_in_the_current_directory() {
+    let srv = CliServer::start();
+    srv.route("/a.txt", Route::file("here"));
+    let dir = temp_dir("bare");
+    let out = support::cli_server::volley()
+        .current_dir(&dir)
+        .args(["-O", "got.txt", &srv.url("/a.txt")])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files(&dir), ["got.txt"]);
+    assert_eq!(fs::read(dir.join("got.txt")).expect("got"), b"here");
+}

@@ -2,8 +2,12 @@
 //! checksum, if one was given, verified). A crash or a failure never leaves a
 //! half-written file under the final name.
 //!
-//! - A fresh download creates `NAME.part` with `create_new` (never through an existing
-//!   file or symlink); with `--overwrite` it truncates instead.
+//! - Every call is made relative to the directory's descriptor, opened once per directory
+//!   (see [`dirs`]): the `.part`'s create, the rename and the removal of a failed `.part`.
+//! - A fresh download creates `NAME.part` exclusively (`O_EXCL`: never through an
+//!   existing file or symlink); with `--overwrite` it truncates instead. No open follows
+//!   a symlink at the `.part` (`O_NOFOLLOW`), `--overwrite` and `-c` included: the
+//!   driver's check that the `.part` is a plain file cannot be raced.
 //! - `-c` opens the existing `NAME.part` for appending; with a checksum, the bytes
 //!   already there are hashed first so the digest covers the whole file.
 //! - The final rename does not replace an existing `NAME` unless overwriting: one
@@ -18,13 +22,17 @@
 //!   download, and a crash leaves a `.part` that `-c` resumes.
 
 use crate::checksum::{Mismatch, Sha256Stream};
-use crate::naming::{exists_on_disk, part_path};
-use std::cell::RefCell;
-use std::collections::HashSet;
+use crate::naming::part_path;
+use crate::sys;
+use dirs::Dir;
+use std::ffi::{CStr, CString};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+mod dirs;
 
 /// Read buffer for hashing an existing `.part` on resume. Writes are not buffered:
 /// network reads are already large when data flows fast, and a buffer per open file
@@ -59,6 +67,10 @@ fn io_err(what: &str, path: &Path, e: &io::Error) -> SinkError {
 pub struct PartFile {
     dest: PathBuf,
     part: PathBuf,
+    /// Where `name` and `part_name` are: the `.part` is made, renamed and removed there.
+    dir: Rc<Dir>,
+    name: CString,
+    part_name: CString,
     file: File,
     len: u64,
     overwrite: bool,
@@ -76,21 +88,17 @@ impl PartFile {
         mut others: impl Iterator<Item = PathBuf>,
     ) -> Result<PartFile, SinkError> {
         // Every other name is `dest` with a suffix: one directory for all.
-        make_parent(dest)?;
-        let mut opts = OpenOptions::new();
-        opts.write(true);
-        if overwrite {
-            opts.create(true).truncate(true);
-        } else {
-            opts.create_new(true);
-        }
+        let dir = dirs::dir_of(dest)?;
+        let flags = libc::O_WRONLY | libc::O_CREAT | if overwrite { libc::O_TRUNC } else { libc::O_EXCL };
         let mut target = dest.to_path_buf();
         loop {
+            let (name, part_name) = names_in(&dir, &target)?;
             let part = part_path(&target);
-            match opts.open(&part) {
+            match sys::open_at(dir.fd(), &part_name, flags) {
                 Ok(file) => {
                     let hasher = expected.map(|x| (Sha256Stream::new(), x));
-                    return Ok(PartFile::new(&target, part, file, 0, overwrite, hasher));
+                    let names = (target, part, name, part_name);
+                    return Ok(PartFile::new(dir, names, file, 0, overwrite, hasher));
                 }
                 // A `.part` left by another run (or process): leave it for its `-c`.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match others.next() {
@@ -104,38 +112,36 @@ impl PartFile {
                         )))
                     }
                 },
-                Err(e) => return Err(io_err("create", &part, &e)),
+                Err(e) => return Err(open_err("create", &part, &e)),
             }
         }
     }
 
     /// Continue a download of `dest` from its `.part` (created empty if missing).
     pub fn resume(dest: &Path, overwrite: bool, expected: Option<[u8; 32]>) -> Result<PartFile, SinkError> {
+        let dir = dirs::dir_of(dest)?;
+        let (name, part_name) = names_in(&dir, dest)?;
         let part = part_path(dest);
-        make_parent(dest)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&part)
-            .map_err(|e| io_err("open", &part, &e))?;
+        let flags = libc::O_RDWR | libc::O_APPEND | libc::O_CREAT;
+        let mut file = sys::open_at(dir.fd(), &part_name, flags).map_err(|e| open_err("open", &part, &e))?;
         let mut hasher = expected.map(|x| (Sha256Stream::new(), x));
         let len = match &mut hasher {
             Some((h, _)) => hash_all(&mut file, h).map_err(|e| io_err("read", &part, &e))?,
             None => file.metadata().map_err(|e| io_err("read", &part, &e))?.len(),
         };
-        Ok(PartFile::new(dest, part, file, len, overwrite, hasher))
+        let names = (dest.to_path_buf(), part, name, part_name);
+        Ok(PartFile::new(dir, names, file, len, overwrite, hasher))
     }
 
     fn new(
-        dest: &Path,
-        part: PathBuf,
+        dir: Rc<Dir>,
+        (dest, part, name, part_name): (PathBuf, PathBuf, CString, CString),
         file: File,
         len: u64,
         overwrite: bool,
         hasher: Option<(Sha256Stream, [u8; 32])>,
     ) -> PartFile {
-        PartFile { dest: dest.to_path_buf(), part, file, len, overwrite, hasher }
+        PartFile { dest, part, dir, name, part_name, file, len, overwrite, hasher }
     }
 
     /// Bytes in the part file: where a resumed request starts.
@@ -184,73 +190,108 @@ impl PartFile {
         if let Some((h, expected)) = self.hasher.take() {
             if let Err(m) = h.verify(&expected) {
                 // A wrong file is not worth resuming: remove it.
-                let _ = fs::remove_file(&self.part);
+                self.remove_part();
                 return Err(SinkError::Checksum(m));
             }
         }
+        let fd = self.dir.fd();
         if self.overwrite {
-            fs::rename(&self.part, &self.dest).map_err(|e| io_err("rename to", &self.dest, &e))?;
+            sys::rename_at(fd, &self.part_name, &self.name, false)
+                .map_err(|e| io_err("rename to", &self.dest, &e))?;
             return Ok(self.dest);
         }
-        // Only reached when the first name is taken, so the common case stats nothing.
-        let mut others = others.filter(|c| !exists_on_disk(&part_path(c)));
-        let mut target = self.dest.clone();
-        while !move_noreplace(&self.part, &target)? {
-            target = match others.next() {
-                Some(next) => next,
-                None if target == self.dest => {
-                    return Err(SinkError::Io(format!(
-                        "{} appeared while downloading; the data is kept in {}",
-                        target.display(),
-                        self.part.display()
-                    )))
-                }
-                None => {
-                    return Err(SinkError::Io(format!(
-                        "no free file name for {}: every name up to {} exists; the data is kept in {}",
-                        self.dest.display(),
-                        target.display(),
-                        self.part.display()
-                    )))
-                }
-            };
+        if self.move_noreplace(&self.dest, &self.name)? {
+            return Ok(self.dest);
         }
-        Ok(target)
+        // The first name is taken: only now are the others looked at.
+        let dir = &self.dir;
+        let others = others.filter_map(|c| {
+            let (name, part_name) = names_in(dir, &c).ok()?;
+            (!sys::exists_at(dir.fd(), &part_name)).then_some((c, name))
+        });
+        let mut last = None;
+        for (target, name) in others {
+            if self.move_noreplace(&target, &name)? {
+                return Ok(target);
+            }
+            last = Some(target);
+        }
+        Err(SinkError::Io(match last {
+            None => format!(
+                "{} appeared while downloading; the data is kept in {}",
+                self.dest.display(),
+                self.part.display()
+            ),
+            Some(last) => format!(
+                "no free file name for {}: every name up to {} exists; the data is kept in {}",
+                self.dest.display(),
+                last.display(),
+                self.part.display()
+            ),
+        }))
     }
 
     /// The download failed: keep the `.part` for a later `-c` (`keep`), or remove it.
     pub fn abandon(self, keep: bool) {
         if !keep {
-            let _ = fs::remove_file(&self.part);
+            self.remove_part();
+        }
+    }
+
+    fn remove_part(&self) {
+        let _ = sys::unlink_at(self.dir.fd(), &self.part_name);
+    }
+
+    /// Move the `.part` to `dest` (called `name` in the same directory) unless something
+    /// is there: `Ok(false)` then.
+    fn move_noreplace(&self, dest: &Path, name: &CStr) -> Result<bool, SinkError> {
+        let (fd, part) = (self.dir.fd(), self.part_name.as_c_str());
+        match sys::rename_at(fd, part, name, true) {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(io_err("rename to", dest, &e)),
+        }
+        self.move_by_link(dest, name)
+    }
+
+    /// [`PartFile::move_noreplace`] where the file system cannot rename without replacing:
+    /// a hard link refuses an existing name just as well.
+    fn move_by_link(&self, dest: &Path, name: &CStr) -> Result<bool, SinkError> {
+        let (fd, part) = (self.dir.fd(), self.part_name.as_c_str());
+        match sys::link_at(fd, part, name) {
+            Ok(()) => {
+                sys::unlink_at(fd, part).map_err(|e| io_err("remove", &self.part, &e))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(_) => {
+                // No hard links either: check, then rename (racy, but nothing better is left).
+                if sys::exists_at(fd, name) {
+                    return Ok(false);
+                }
+                sys::rename_at(fd, part, name, false).map_err(|e| io_err("rename to", dest, &e))?;
+                Ok(true)
+            }
         }
     }
 }
 
-/// Move `part` to `dest` unless something is at `dest`: `Ok(false)` then.
-fn move_noreplace(part: &Path, dest: &Path) -> Result<bool, SinkError> {
-    match crate::sys::rename_noreplace(part, dest) {
-        Ok(true) => return Ok(true),
-        Ok(false) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(e) => return Err(io_err("rename to", dest, &e)),
+/// The names of `path` and of its `.part` in `dir`.
+fn names_in(dir: &Dir, path: &Path) -> Result<(CString, CString), SinkError> {
+    let name = dir.name_of(path).map_err(|e| io_err("use", path, &e))?;
+    let part = part_path(path);
+    let part_name = dir.name_of(&part).map_err(|e| io_err("use", &part, &e))?;
+    Ok((name, part_name))
+}
+
+/// [`io_err`] for an open that failed; out of descriptors, first close the directories
+/// no download is in, so that the relaunched download finds one.
+fn open_err(what: &str, path: &Path, e: &io::Error) -> SinkError {
+    if dirs::is_out_of_fds(e) {
+        dirs::close_idle();
     }
-    // The file system cannot rename without replacing; a hard link refuses an existing
-    // name just as well.
-    match fs::hard_link(part, dest) {
-        Ok(()) => {
-            fs::remove_file(part).map_err(|e| io_err("remove", part, &e))?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(_) => {
-            // No hard links either: check, then rename (racy, but nothing better is left).
-            if exists_on_disk(dest) {
-                return Ok(false);
-            }
-            fs::rename(part, dest).map_err(|e| io_err("rename to", dest, &e))?;
-            Ok(true)
-        }
-    }
+    io_err(what, path, e)
 }
 
 /// Hash everything in `file` from the start; returns its length.
@@ -264,30 +305,6 @@ fn hash_all(file: &mut File, h: &mut Sha256Stream) -> io::Result<u64> {
         }
         h.update(&buf[..n]);
     }
-}
-
-thread_local! {
-    /// Directories this run already made: one `mkdir` per directory, not per file.
-    static MADE_DIRS: RefCell<HashSet<PathBuf>> = RefCell::new(HashSet::new());
-}
-
-fn make_parent(dest: &Path) -> Result<(), SinkError> {
-    let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if MADE_DIRS.with(|m| m.borrow().contains(dir)) {
-        return Ok(());
-    }
-    fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, &e))?;
-    MADE_DIRS.with(|m| {
-        let mut m = m.borrow_mut();
-        // Bounded: a mirror of millions of directories only pays a mkdir again.
-        if m.len() >= 4096 {
-            m.clear();
-        }
-        m.insert(dir.to_path_buf());
-    });
-    Ok(())
 }
 
 #[cfg(test)]

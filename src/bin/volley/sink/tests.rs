@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::checksum::hex_decode_sha256;
+use std::fs;
 
 const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
@@ -60,13 +61,19 @@ fn existing_part_is_not_clobbered_without_overwrite() {
     assert_eq!(fs::read(&dest).unwrap(), b"new");
 }
 
-#[test]
-fn final_name_appearing_meanwhile_is_kept() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dest = tmp.path().join("f");
+/// `dir/f.part` holding "mine", and `dir/f` holding "theirs", made while it downloaded.
+fn taken_meanwhile(dir: &Path) -> (PathBuf, PartFile) {
+    let dest = dir.join("f");
     let mut p = PartFile::create(&dest, false, None, fixed()).unwrap();
     p.write(b"mine").unwrap();
     fs::write(&dest, b"theirs").unwrap();
+    (dest, p)
+}
+
+#[test]
+fn final_name_appearing_meanwhile_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, p) = taken_meanwhile(tmp.path());
     let e = p.finish(fixed()).err().unwrap().to_string();
     assert!(e.contains("appeared while downloading"), "{e}");
     assert_eq!(fs::read(&dest).unwrap(), b"theirs");
@@ -128,7 +135,7 @@ fn abandon_removes_unless_kept() {
     e.abandon(true);
     let bad = tmp.path().join("file-as-dir.part/x");
     let err = PartFile::create(&bad, false, None, fixed()).err().unwrap().to_string();
-    assert!(err.starts_with("cannot create directory"), "{err}");
+    assert!(err.starts_with("cannot open directory") && err.contains("file-as-dir.part"), "{err}");
 }
 
 #[test]
@@ -221,4 +228,88 @@ fn overwrite_never_moves_to_another_name() {
     assert_eq!(p.finish(numbered(&dest, 5)).unwrap(), dest);
     assert_eq!(fs::read(&dest).unwrap(), b"new");
     assert!(!tmp.path().join("f.1").exists());
+}
+
+#[test]
+fn a_symlink_at_the_part_is_never_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("f");
+    let target = tmp.path().join("target");
+    fs::write(&target, b"precious").unwrap();
+    std::os::unix::fs::symlink(&target, part_path(&dest)).unwrap();
+    let fresh = PartFile::create(&dest, false, None, fixed()).err().unwrap().to_string();
+    assert!(fresh.contains("(os error 17)"), "{fresh}");
+    // --overwrite and -c open an existing `.part`, but not through a symlink.
+    for (what, opened) in [
+        ("overwrite", PartFile::create(&dest, true, None, fixed())),
+        ("resume", PartFile::resume(&dest, false, None)),
+    ] {
+        let e = opened.err().unwrap().to_string();
+        assert!(e.contains("(os error 40)"), "{what}: {e}");
+    }
+    assert_eq!(fs::read(&target).unwrap(), b"precious");
+    // A dangling one is not created through either.
+    let dangling = tmp.path().join("g");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere"), part_path(&dangling)).unwrap();
+    assert!(PartFile::create(&dangling, true, None, fixed()).is_err());
+    assert!(PartFile::resume(&dangling, false, None).is_err());
+    assert!(!tmp.path().join("nowhere").exists());
+}
+
+#[test]
+fn files_of_one_directory_share_its_descriptor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = PartFile::create(&tmp.path().join("d/a"), false, None, fixed()).unwrap();
+    let b = PartFile::resume(&tmp.path().join("d/b"), false, None).unwrap();
+    let c = PartFile::create(&tmp.path().join("e/c"), false, None, fixed()).unwrap();
+    assert!(Rc::ptr_eq(&a.dir, &b.dir));
+    assert!(!Rc::ptr_eq(&a.dir, &c.dir));
+    for p in [a, b, c] {
+        p.finish(fixed()).unwrap();
+    }
+    assert!(tmp.path().join("d/a").is_file() && tmp.path().join("d/b").is_file());
+}
+
+/// The directory is moved away during the run and a symlink to another directory put
+/// in its place: what was opened is where the files go, the `.part` of a download in
+/// flight is renamed and removed there, and nothing is written through the symlink.
+#[test]
+fn a_directory_replaced_by_a_symlink_keeps_receiving_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, moved, elsewhere) =
+        (tmp.path().join("out"), tmp.path().join("moved"), tmp.path().join("elsewhere"));
+    fs::create_dir(&elsewhere).unwrap();
+    let mut done = PartFile::create(&dir.join("f"), false, None, fixed()).unwrap();
+    done.write(b"f").unwrap();
+    let mut wrong = PartFile::create(&dir.join("g"), false, digest(), fixed()).unwrap();
+    wrong.write(b"not abc").unwrap();
+    let failed = PartFile::create(&dir.join("h"), false, None, fixed()).unwrap();
+    fs::rename(&dir, &moved).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+
+    assert_eq!(done.finish(fixed()).unwrap(), dir.join("f"));
+    assert!(matches!(wrong.finish(fixed()), Err(SinkError::Checksum(_))));
+    failed.abandon(false);
+    let mut later = PartFile::create(&dir.join("i"), false, None, fixed()).unwrap();
+    later.write(b"i").unwrap();
+    later.finish(fixed()).unwrap();
+
+    assert_eq!(fs::read(moved.join("f")).unwrap(), b"f");
+    assert_eq!(fs::read(moved.join("i")).unwrap(), b"i");
+    let mut left: Vec<_> = fs::read_dir(&moved).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["f", "i"]);
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn without_a_no_replace_rename_a_link_does_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, p) = taken_meanwhile(tmp.path());
+    let name = |n: &str| CString::new(n).unwrap();
+    assert!(!p.move_by_link(&dest, &name("f")).unwrap());
+    assert_eq!(fs::read(&dest).unwrap(), b"theirs");
+    assert!(p.move_by_link(&tmp.path().join("f.1"), &name("f.1")).unwrap());
+    assert_eq!(fs::read(tmp.path().join("f.1")).unwrap(), b"mine");
+    assert!(!part_path(&dest).exists());
 }
