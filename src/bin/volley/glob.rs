@@ -83,6 +83,10 @@ pub struct Glob {
 impl Glob {
     /// Parse `pattern`; a pattern without globs expands to itself.
     pub fn parse(pattern: &str) -> Result<Glob, GlobError> {
+        // Most lines of a long list have no glob at all: skip the char-by-char parse.
+        if !pattern.contains(['\\', '{', '}', '[', ']']) {
+            return Ok(Glob::literal(pattern));
+        }
         let chars: Vec<char> = pattern.chars().collect();
         let mut parts = Vec::new();
         let mut lit = String::new();
