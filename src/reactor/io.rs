@@ -118,8 +118,8 @@ impl Reactor {
                 self.read_plain_once(ci, room)
             };
             match got {
-                ReadOutcome::Data { fresh, n } => {
-                    used_total += n;
+                ReadOutcome::Data { fresh, n, carried } => {
+                    used_total += n - carried;
                     self.conns[ci].last_progress = now;
                     if self.feed(ci, gen, fresh, n, now, h).is_none() {
                         break;
@@ -200,24 +200,31 @@ impl Reactor {
         let Some(sock) = c.sock.as_mut() else {
             return ReadOutcome::Eof { clean: false };
         };
-        if !c.leftover.is_empty() {
-            // A partial unit is waiting: read behind it so the parser sees it whole.
-            let old = c.leftover.len();
+        // A partial unit (half a head, a chunk-size line; never body bytes, so at most
+        // a head's size) is waiting: put it in front of the read so the parser sees it
+        // whole. Copying it is cheaper than growing the connection's own buffer for
+        // the read, which cost an allocation and a free of 64 KiB each time.
+        let carried = c.leftover.len();
+        if carried > self.scratch.len() / 2 {
+            // Only with a head limit configured past the buffer: read behind it.
             let want = room.min(64 * 1024);
-            c.leftover.resize(old + want, 0);
-            let r = sock.read(&mut c.leftover[old..]);
-            let got = *r.as_ref().unwrap_or(&0);
-            c.leftover.truncate(old + got);
+            c.leftover.resize(carried + want, 0);
+            let r = sock.read(&mut c.leftover[carried..]);
+            c.leftover.truncate(carried + *r.as_ref().unwrap_or(&0));
             return match r {
                 Ok(0) => ReadOutcome::Eof { clean: true },
-                Ok(n) => ReadOutcome::Data { fresh: false, n },
+                Ok(n) => ReadOutcome::Data { fresh: false, n, carried: 0 },
                 Err(e) => io_outcome(e),
             };
         }
-        let max = room.min(self.scratch.len());
-        match sock.read(&mut self.scratch[..max]) {
+        self.scratch[..carried].copy_from_slice(&c.leftover);
+        let max = room.min(self.scratch.len() - carried);
+        match sock.read(&mut self.scratch[carried..carried + max]) {
             Ok(0) => ReadOutcome::Eof { clean: true },
-            Ok(n) => ReadOutcome::Data { fresh: true, n },
+            Ok(n) => {
+                c.leftover = Vec::new();
+                ReadOutcome::Data { fresh: true, n: carried + n, carried }
+            }
             Err(e) => io_outcome(e),
         }
     }
@@ -298,7 +305,7 @@ impl Reactor {
         };
         match r {
             Ok(0) => return ReadOutcome::Eof { clean: true },
-            Ok(n) => return ReadOutcome::Data { fresh, n },
+            Ok(n) => return ReadOutcome::Data { fresh, n, carried: 0 },
             Err(e) if e.kind() == IoKind::WouldBlock => {}
             Err(e) if e.kind() == IoKind::UnexpectedEof => return ReadOutcome::Eof { clean: false },
             Err(e) => {
@@ -407,9 +414,12 @@ impl Reactor {
 }
 
 pub(super) enum ReadOutcome {
+    /// `n` bytes to parse, in the scratch buffer (`fresh`) or the leftover; the first
+    /// `carried` of them were received earlier (not counted again).
     Data {
         fresh: bool,
         n: usize,
+        carried: usize,
     },
     /// `n` bytes were already fed to the exchange (zero-copy TLS).
     Delivered {
