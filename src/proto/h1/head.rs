@@ -79,8 +79,18 @@ impl HeadParser {
 
     fn run_httparse(&self, window: &[u8]) -> Result<Option<(usize, ResponseHead)>, Error> {
         let n = self.limits.max_headers;
-        let mut fields = vec![httparse::EMPTY_HEADER; n];
-        let mut response = httparse::Response::new(&mut fields);
+        // The default limit fits on the stack: a heap array of 3 KiB per response was
+        // a malloc, a free and a consolidation of glibc's free lists every time.
+        const ON_STACK: usize = 128;
+        let mut stack = [httparse::EMPTY_HEADER; ON_STACK];
+        let mut heap = Vec::new();
+        let fields: &mut [httparse::Header<'_>] = if n <= ON_STACK {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, httparse::EMPTY_HEADER);
+            &mut heap
+        };
+        let mut response = httparse::Response::new(fields);
         let consumed = match response.parse(window) {
             Ok(httparse::Status::Complete(consumed)) => consumed,
             Ok(httparse::Status::Partial) => return Ok(None),
