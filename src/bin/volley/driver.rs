@@ -69,7 +69,9 @@ pub struct State {
     sources: Sources,
     sources_done: bool,
     next_seq: u64,
-    active: HashMap<RequestId, Download>,
+    /// Boxed: a download is moved out and back around calls that need `&mut self`,
+    /// and the struct is hundreds of bytes; those moves showed in profiles.
+    active: HashMap<RequestId, Box<Download>>,
     delayed: DelayQueue<Download>,
     names: NameAllocator,
     cat: Option<CatQueue<BufWriter<io::Stdout>>>,
@@ -340,7 +342,7 @@ impl State {
         dl.ending = None;
         match client.submit(req) {
             Ok(id) => {
-                self.active.insert(id, dl);
+                self.active.insert(id, Box::new(dl));
             }
             Err(e) => self.fail(dl, ReportError::from_error(&e), true),
         }

@@ -28,7 +28,7 @@ impl State {
                 if let Some(mut dl) = self.active.remove(&id) {
                     dl.absorb(&stats);
                     let end = dl.ending.take().unwrap_or(End::Ok);
-                    self.conclude(dl, end);
+                    self.conclude(*dl, end);
                 }
             }
             Event::Failed { id, error, stats } => {
@@ -40,7 +40,7 @@ impl State {
                         retry_after: None,
                         keep: true,
                     });
-                    self.conclude(dl, end);
+                    self.conclude(*dl, end);
                 }
             }
         }
