@@ -280,25 +280,33 @@ def run_measured(argv: list[str], logf: Path, timeout: float) -> dict:
     tfile = WORK / "time.out"
     tfile.unlink(missing_ok=True)
     cmd = ["taskset", "-c", CLIENT_CPU, "/usr/bin/time", "-f", "TIME %e %U %S %M", "-o", str(tfile)] + argv
-    timed_out = False
+    timed_out = threading.Event()
     env = client_env()
     with open(logf, "wb") as lf:
         t0 = time.monotonic()
         # Own session: on timeout or Ctrl-C we kill exactly this client's group.
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT,
                              start_new_session=True, env=env)
-        try:
-            rc = p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+
+        def expire() -> None:
+            timed_out.set()
             os.killpg(p.pid, signal.SIGKILL)
+
+        # A blocking wait returns the moment the client exits. `p.wait(timeout=...)`
+        # polls with sleeps growing to 50 ms, which rounded every sub-second wall time
+        # up to the next ~50 ms step (0.19 s read as 0.21, 0.35 s as 0.37).
+        killer = threading.Timer(timeout, expire)
+        killer.start()
+        try:
             rc = p.wait()
         except BaseException:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
             raise
+        finally:
+            killer.cancel()
         wall = time.monotonic() - t0
-    r = {"rc": rc, "wall": wall, "timed_out": timed_out, "user": None, "sys": None, "rss_kib": None}
+    r = {"rc": rc, "wall": wall, "timed_out": timed_out.is_set(), "user": None, "sys": None, "rss_kib": None}
     if tfile.exists():
         for line in tfile.read_text().splitlines():
             if line.startswith("TIME "):
