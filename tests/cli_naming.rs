@@ -5,8 +5,9 @@ mod support;
 
 use std::fs;
 use std::path::Path;
+use support::bytes;
 use support::cli_server::run;
-use support::cli_server::{bytes, temp_dir, CliServer, Route};
+use support::cli_server::{temp_dir, CliServer, Route};
 
 /// Run volley with `args`; returns (exit code, stderr).
 /// Every file under `dir`, as relative paths, sorted.

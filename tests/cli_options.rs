@@ -7,7 +7,8 @@ mod support;
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
-use support::cli_server::{bytes, temp_dir, volley, CliServer, Route};
+use support::bytes;
+use support::cli_server::{temp_dir, volley, CliServer, Route};
 
 fn run(args: &[&str]) -> (i32, String, Vec<u8>) {
     let out = volley().args(args).output().expect("run volley");

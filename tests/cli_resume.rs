@@ -6,8 +6,9 @@ mod support;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::cli_server::{bytes, temp_dir, volley, CliServer, Route};
+use support::bytes;
 use support::cli_server::{path_str as s, run};
+use support::cli_server::{temp_dir, volley, CliServer, Route};
 
 fn report_line(path: &Path) -> serde_json::Value {
     let text = fs::read_to_string(path).expect("report");

@@ -7,8 +7,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::cli_server::{bytes, temp_dir, volley, CliServer, Route};
+use support::bytes;
 use support::cli_server::{path_str as s, run};
+use support::cli_server::{temp_dir, volley, CliServer, Route};
 
 fn records(path: &Path) -> Vec<serde_json::Value> {
     fs::read_to_string(path)

@@ -9,19 +9,6 @@ use std::sync::{Arc, Mutex};
 use support::http::{fetch, ok, Action, Server};
 use volley::{BodyTarget, ErrorKind, Method, Request};
 
-/// A pseudo-random but reproducible byte pattern.
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 /// A server that answers every request with the body it received.
 fn echo() -> Server {
     Server::start(|r| Action::Reply(ok(&r.body)))
@@ -82,7 +69,7 @@ fn caller_framing_headers_are_replaced_by_ours() {
 
 #[test]
 fn binary_post_body_is_sent_byte_exact() {
-    let body = pattern(300_000, 7);
+    let body = support::bytes(300_000, 7);
     let server = echo();
     let out = fetch(Request::post(&server.url("/bin"), body.clone()).unwrap());
     let seen = server.only();
@@ -93,7 +80,7 @@ fn binary_post_body_is_sent_byte_exact() {
 
 #[test]
 fn put_from_file_is_streamed_with_its_length() {
-    let body = pattern(5 * 1024 * 1024 + 3, 11);
+    let body = support::bytes(5 * 1024 * 1024 + 3, 11);
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(&body).unwrap();
     file.flush().unwrap();
@@ -117,7 +104,7 @@ fn missing_body_file_is_io_error() {
 
 #[test]
 fn reader_of_unknown_length_is_sent_chunked() {
-    let body = pattern(200_000, 3);
+    let body = support::bytes(200_000, 3);
     let server = echo();
     let req =
         Request::new(Method::Post, &server.url("/r")).unwrap().body_reader(Cursor::new(body.clone()), None);
@@ -186,7 +173,7 @@ fn failing_reader_is_io_error() {
 
 #[test]
 fn collect_target_hands_the_body_in_done() {
-    let body = pattern(100_000, 5);
+    let body = support::bytes(100_000, 5);
     let server = Server::always(ok(&body));
     let out = fetch(Request::get(&server.url("/c")).unwrap().target(BodyTarget::Collect));
     assert_eq!(out.body_events, 0, "collected bodies are not also sent as events");
@@ -208,7 +195,7 @@ impl Write for Shared {
 
 #[test]
 fn writer_target_receives_the_body() {
-    let body = pattern(700_000, 9);
+    let body = support::bytes(700_000, 9);
     let server = Server::always(ok(&body));
     let sink = Shared::default();
     let out =
@@ -220,7 +207,7 @@ fn writer_target_receives_the_body() {
 
 #[test]
 fn file_target_writes_the_body() {
-    let body = pattern(1_500_000, 13);
+    let body = support::bytes(1_500_000, 13);
     let server = Server::always(ok(&body));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.bin");
@@ -256,7 +243,7 @@ fn file_target_in_missing_directory_is_io_error() {
 
 #[test]
 fn chunked_response_body_to_every_target_is_identical() {
-    let body = pattern(400_000, 17);
+    let body = support::bytes(400_000, 17);
     let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for piece in body.chunks(12_345) {
         wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());

@@ -442,28 +442,29 @@ fn external_source_readiness_arrives_as_ready_events() {
 fn pause_at_the_last_body_event_still_completes_after_resume() {
     // The whole body comes in one event; pausing there must not lose the `Done`
     // that follows without any further byte from the server.
-    let server = Server::always(ok("entire body in one event"));
-    let config = Config { idle_timeout: Duration::from_secs(2), ..test_config() };
-    let (out, during) =
-        pause_resume_with(&server, config, Duration::from_millis(200), |e| matches!(e, Event::Body { .. }));
-    assert_eq!(during, 0, "events while paused");
-    assert!(out.done.is_some(), "{:?}", out.failed);
-    assert_eq!(out.body(), b"entire body in one event");
+    paused_at_first_body_completes(ok("entire body in one event"), b"entire body in one event");
 }
 
 #[test]
 
 fn pause_between_chunks_already_buffered() {
     // Several chunks in one segment: pausing at the first must keep the rest for resume.
-    let server = Server::always(
+    paused_at_first_body_completes(
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n0\r\n\r\n",
+        b"onetwothree",
     );
+}
+
+/// Pause at the first body event for 200 ms with `response` already received: no event
+/// comes while paused, and after resume the request completes with exactly `body`.
+fn paused_at_first_body_completes(response: impl Into<Vec<u8>>, body: &[u8]) {
+    let server = Server::always(response);
     let config = Config { idle_timeout: Duration::from_secs(2), ..test_config() };
     let (out, during) =
         pause_resume_with(&server, config, Duration::from_millis(200), |e| matches!(e, Event::Body { .. }));
     assert_eq!(during, 0, "events while paused");
     assert!(out.done.is_some(), "{:?}", out.failed);
-    assert_eq!(out.body(), b"onetwothree");
+    assert_eq!(out.body(), body);
 }
 
 #[test]
